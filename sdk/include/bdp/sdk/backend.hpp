@@ -1,0 +1,73 @@
+// A Backend keeps stored records: it saves a payload under a
+// (process, stage, entity) key and gives it back, lists what it has, and
+// keeps process records. It knows nothing of strategies, routing, budgets or
+// cleanup policies: the core decides *what* to store and *when*; a backend
+// only stores.
+//
+// Thread-safety: the core may call one Backend from several threads at once
+// (a stage thread and a background writer); implementations must be safe for
+// that. Errors are thrown as bdp::Error; the plugin descriptor check ensures
+// host and plugin share compiler ABI and standard library, so exceptions
+// thrown by these methods reach the host intact.
+#pragma once
+
+#include <bdp/sdk/payload.hpp>
+#include <bdp/sdk/records.hpp>
+
+#include <boost/config.hpp>
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bdp {
+
+// What to store: the key of a new record and its metadata. The backend
+// assigns id, version (previous highest for the key + 1) and created_at.
+struct StoreRequest {
+  std::string_view process_id;
+  std::string_view stage_name;
+  std::string_view entity_name;
+  const boost::json::object& metadata;
+};
+
+class BOOST_SYMBOL_VISIBLE Backend {
+ public:
+  virtual ~Backend();
+
+  // Where this backend keeps data, for people: "memory", a directory, a
+  // connection string with any password redacted.
+  virtual std::string location() const = 0;
+
+  // True when stored data outlives the process.
+  virtual bool persistent() const noexcept = 0;
+
+  // Stores `payload` as a new version of the request's key and returns the
+  // complete record. On error nothing is stored and nothing stored before
+  // is changed. Names in the request have been validated by the caller.
+  virtual RecordInfo store(const StoreRequest& request, const Payload& payload) = 0;
+
+  // The payload of a record returned by store() or list(). Throws
+  // bdp::Error(not_found) if it is gone, bdp::Error(corrupt) if it fails its
+  // checks.
+  virtual Payload retrieve(const RecordInfo& record) = 0;
+
+  // Records matching `query`, in its order, cut to its limit.
+  virtual std::vector<RecordInfo> list(const Query& query) = 0;
+
+  // Removes a record and its data. Removing a record that is already gone
+  // is not an error.
+  virtual void remove(const RecordInfo& record) = 0;
+
+  // Creates or replaces the process record with the same id.
+  virtual void save_process(const ProcessInfo& process) = 0;
+  // All process records, newest started first.
+  virtual std::vector<ProcessInfo> list_processes() = 0;
+  // Removes a process record (not its data records).
+  virtual void remove_process(std::string_view process_id) = 0;
+
+  virtual BackendStats stats() = 0;
+};
+
+}  // namespace bdp

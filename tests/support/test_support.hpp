@@ -1,0 +1,45 @@
+// Helpers shared by the test suites: temporary folders, file I/O, paths of
+// the build tree, running the CLI.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace bdp::test {
+
+// A fresh folder under the system temp dir, removed with its contents when
+// the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_file(const std::filesystem::path& file, const std::string& text);
+std::string read_file(const std::filesystem::path& file);
+
+inline std::filesystem::path source_dir() { return BDP_TEST_SOURCE_DIR; }
+inline std::filesystem::path build_dir() { return BDP_TEST_BUILD_DIR; }
+inline std::filesystem::path fixture_plugin_dir() { return BDP_TEST_FIXTURE_PLUGIN_DIR; }
+inline std::filesystem::path cli_path() { return BDP_TEST_CLI; }
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `args` (args[0] is the program) with optional extra environment
+// entries "KEY=VALUE", capturing stdout and stderr. No shell is involved.
+CommandResult run_command(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env = {});
+
+}  // namespace bdp::test
