@@ -1,1 +1,210 @@
-// placeholder: to be written
+#include <bdp/process.hpp>
+
+#include <bdp/sdk/error.hpp>
+#include <bdp/sdk/names.hpp>
+#include <bdp/sdk/time.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace bdp {
+
+namespace {
+
+// "20261126T144500-3fa2c1": sortable by start time, unique enough for
+// processes started in the same second.
+std::string new_process_id(std::int64_t now) {
+  std::string stamp = format_timestamp(now - now % 1'000'000);  // 2026-11-26T14:45:00Z
+  std::string compact;
+  for (char c : stamp) {
+    if (c != '-' && c != ':' && c != 'Z') compact.push_back(c);
+  }
+  std::random_device rd;
+  char suffix[8];
+  std::snprintf(suffix, sizeof suffix, "%06x", static_cast<unsigned>(rd() & 0xffffffu));
+  return compact + "-" + suffix;
+}
+
+}  // namespace
+
+ProcessStageHandler::ProcessStageHandler(BaseDataContainer& container) : container_(container) {}
+
+const std::string& ProcessStageHandler::initialize_process(std::string name,
+                                                           std::string description,
+                                                           boost::json::object config,
+                                                           boost::json::object decisions) {
+  std::lock_guard lock(mutex_);
+  if (running_) {
+    throw Error(ErrorCode::invalid_argument,
+                "process '" + process_.id + "' is still running; finish it first");
+  }
+  if (name.empty()) name = "process";
+  ProcessInfo process;
+  process.started_at = now_micros();
+  process.id = new_process_id(process.started_at);
+  process.name = std::move(name);
+  process.description = std::move(description);
+  process.config = std::move(config);
+  process.decisions = std::move(decisions);
+  process.status = ProcessStatus::running;
+  container_.set_process(process.id);
+  process_ = std::move(process);
+  running_ = true;
+  save_locked();
+  return process_.id;
+}
+
+void ProcessStageHandler::require_process_locked() const {
+  if (!running_) {
+    throw Error(ErrorCode::invalid_argument,
+                "no process is running: call initialize_process() first");
+  }
+}
+
+StageInfo& ProcessStageHandler::stage_locked(std::string_view stage) {
+  require_process_locked();
+  validate_name("stage name", stage);
+  auto it = std::find_if(process_.stages.begin(), process_.stages.end(),
+                         [&](const StageInfo& s) { return s.name == stage; });
+  if (it != process_.stages.end()) return *it;
+  StageInfo info;
+  info.name = std::string(stage);
+  process_.stages.push_back(std::move(info));
+  return process_.stages.back();
+}
+
+void ProcessStageHandler::save_locked() {
+  container_.save_process(process_);
+}
+
+void ProcessStageHandler::start_stage(std::string_view stage) {
+  std::lock_guard lock(mutex_);
+  StageInfo& info = stage_locked(stage);
+  if (info.status == StageStatus::running) {
+    throw Error(ErrorCode::invalid_argument,
+                "stage '" + info.name + "' of process '" + process_.id + "' is already running");
+  }
+  info.status = StageStatus::running;
+  info.started_at = now_micros();
+  info.finished_at = 0;
+  info.progress = 0.0;
+  info.message.clear();
+  save_locked();
+}
+
+void ProcessStageHandler::record_stage_decision(std::string_view stage, std::string_view key,
+                                                boost::json::value value) {
+  if (key.empty()) {
+    throw Error(ErrorCode::invalid_argument,
+                "a decision of stage '" + std::string(stage) + "' needs a non-empty key");
+  }
+  std::lock_guard lock(mutex_);
+  stage_locked(stage).decisions[key] = std::move(value);
+}
+
+void ProcessStageHandler::track_progress(std::string_view stage, double fraction,
+                                         std::string_view message) {
+  ProgressListener listener;
+  std::string name;
+  {
+    std::lock_guard lock(mutex_);
+    StageInfo& info = stage_locked(stage);
+    info.progress = std::clamp(fraction, 0.0, 1.0);
+    info.message = std::string(message);
+    fraction = info.progress;
+    name = info.name;
+    listener = listener_;
+  }
+  if (listener) listener(name, fraction, message);
+}
+
+std::vector<RecordInfo> ProcessStageHandler::complete_stage(std::string_view stage,
+                                                            const StageOutput& output,
+                                                            boost::json::object metadata) {
+  std::int64_t started = 0;
+  std::int64_t now = now_micros();
+  {
+    std::lock_guard lock(mutex_);
+    StageInfo& info = stage_locked(stage);
+    if (info.status != StageStatus::running) info.started_at = now;  // completed without start
+    info.status = StageStatus::running;
+    started = info.started_at;
+    metadata["decisions"] = info.decisions;
+    metadata["process_name"] = process_.name;
+    metadata["run_ms"] = static_cast<double>(now - started) / 1000.0;
+  }
+
+  std::vector<RecordInfo> records;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    records = container_.store_stage_data(stage, output, metadata);
+  } catch (const Error& e) {
+    fail_stage(stage, e.what());
+    throw;
+  }
+  const double store_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+  std::lock_guard lock(mutex_);
+  StageInfo& info = stage_locked(stage);
+  info.status = StageStatus::completed;
+  info.finished_at = now_micros();
+  info.progress = 1.0;
+  info.run_ms = static_cast<double>(now - started) / 1000.0;
+  info.store_ms = store_ms;
+  info.rows = 0;
+  info.columns = 0;
+  info.bytes = 0;
+  info.record_ids.clear();
+  for (const auto& r : records) {
+    info.record_ids.push_back(r.id);
+    info.bytes += r.size_bytes;
+    if (r.kind == PayloadKind::table) {
+      info.rows += r.row_count;
+      info.columns =
+          std::max<std::int64_t>(info.columns, static_cast<std::int64_t>(r.schema.size()));
+    }
+  }
+  if (!records.empty()) {
+    info.backend = records.front().backend;
+    info.location = records.front().data_reference.empty() ? records.front().backend
+                                                           : records.front().data_reference;
+  }
+  save_locked();
+  return records;
+}
+
+void ProcessStageHandler::fail_stage(std::string_view stage, std::string_view error) {
+  std::lock_guard lock(mutex_);
+  StageInfo& info = stage_locked(stage);
+  info.status = StageStatus::failed;
+  info.finished_at = now_micros();
+  info.message = std::string(error);
+  save_locked();
+}
+
+void ProcessStageHandler::finish_process(bool failed) {
+  std::lock_guard lock(mutex_);
+  require_process_locked();
+  bool any_failed =
+      failed || std::any_of(process_.stages.begin(), process_.stages.end(),
+                            [](const StageInfo& s) { return s.status == StageStatus::failed; });
+  process_.status = any_failed ? ProcessStatus::failed : ProcessStatus::completed;
+  process_.finished_at = now_micros();
+  running_ = false;
+  save_locked();
+}
+
+ProcessInfo ProcessStageHandler::get_process_summary() const {
+  std::lock_guard lock(mutex_);
+  return process_;
+}
+
+void ProcessStageHandler::set_progress_listener(ProgressListener listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = std::move(listener);
+}
+
+}  // namespace bdp

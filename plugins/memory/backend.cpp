@@ -1,1 +1,128 @@
-// placeholder: to be written
+#include "backend.hpp"
+
+#include <bdp/sdk/error.hpp>
+#include <bdp/sdk/time.hpp>
+
+#include <algorithm>
+
+namespace bdp::memory {
+
+namespace {
+std::string version_key(std::string_view process, std::string_view stage, std::string_view entity) {
+  std::string key;
+  key.reserve(process.size() + stage.size() + entity.size() + 2);
+  key.append(process).push_back('/');
+  key.append(stage).push_back('/');
+  key.append(entity);
+  return key;
+}
+}  // namespace
+
+MemoryBackend::MemoryBackend(std::string_view instance, const boost::json::object& settings) {
+  for (const auto& kv : settings) {
+    if (kv.key() != "plugin") {
+      throw Error(ErrorCode::config, "backends." + std::string(instance) + "." +
+                                         std::string(kv.key()) +
+                                         ": unknown key for the memory backend (it takes none)");
+    }
+  }
+}
+
+std::string MemoryBackend::location() const {
+  return "memory";
+}
+
+RecordInfo MemoryBackend::store(const StoreRequest& request, const Payload& payload) {
+  RecordInfo record;
+  record.process_id = request.process_id;
+  record.stage_name = request.stage_name;
+  record.entity_name = request.entity_name;
+  record.storage_type = StorageType::inline_data;
+  record.metadata = request.metadata;
+  record.size_bytes = static_cast<std::int64_t>(payload.byte_size());
+  record.kind = payload.kind();
+  if (payload.is_table()) {
+    const Table& table = *payload.table();
+    record.schema = table.schema();
+    record.row_count = static_cast<std::int64_t>(table.num_rows());
+  }
+  auto key = version_key(request.process_id, request.stage_name, request.entity_name);
+
+  std::lock_guard lock(mutex_);
+  record.created_at = now_micros();
+  record.id = "m" + std::to_string(next_id_++);
+  record.version = ++last_version_[key];
+  auto [it, inserted] = records_.emplace(record.id, Entry{record, payload});
+  return it->second.record;
+}
+
+Payload MemoryBackend::retrieve(const RecordInfo& record) {
+  std::lock_guard lock(mutex_);
+  auto it = records_.find(record.id);
+  if (it == records_.end()) {
+    throw Error(ErrorCode::not_found,
+                "record " + record.id + " (" + record.process_id + "/" + record.stage_name + "/" +
+                    record.entity_name + " v" + std::to_string(record.version) +
+                    ") is no longer in memory: it was released or cleaned up");
+  }
+  return it->second.payload;
+}
+
+std::vector<RecordInfo> MemoryBackend::list(const Query& query) {
+  std::vector<RecordInfo> out;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, entry] : records_) {
+      if (query.matches(entry.record)) out.push_back(entry.record);
+    }
+  }
+  query.order_and_limit(out);
+  return out;
+}
+
+void MemoryBackend::remove(const RecordInfo& record) {
+  std::lock_guard lock(mutex_);
+  records_.erase(record.id);
+}
+
+void MemoryBackend::save_process(const ProcessInfo& process) {
+  std::lock_guard lock(mutex_);
+  processes_[process.id] = process;
+}
+
+std::vector<ProcessInfo> MemoryBackend::list_processes() {
+  std::vector<ProcessInfo> out;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, process] : processes_) out.push_back(process);
+  }
+  std::sort(out.begin(), out.end(), [](const ProcessInfo& a, const ProcessInfo& b) {
+    return a.started_at != b.started_at ? a.started_at > b.started_at : a.id > b.id;
+  });
+  return out;
+}
+
+void MemoryBackend::remove_process(std::string_view process_id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = processes_.find(process_id); it != processes_.end()) processes_.erase(it);
+}
+
+BackendStats MemoryBackend::stats() {
+  BackendStats stats;
+  std::map<std::pair<std::string, std::string>, BackendStats::Usage> usage;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, entry] : records_) {
+    const RecordInfo& r = entry.record;
+    auto& u = usage[{r.process_id, r.stage_name}];
+    u.process_id = r.process_id;
+    u.stage_name = r.stage_name;
+    ++u.records;
+    u.bytes += r.size_bytes;
+    ++stats.records;
+    stats.bytes += r.size_bytes;
+  }
+  for (auto& [key, u] : usage) stats.by_stage.push_back(std::move(u));
+  return stats;
+}
+
+}  // namespace bdp::memory

@@ -26,10 +26,18 @@ class TempDir {
 void write_file(const std::filesystem::path& file, const std::string& text);
 std::string read_file(const std::filesystem::path& file);
 
-inline std::filesystem::path source_dir() { return BDP_TEST_SOURCE_DIR; }
-inline std::filesystem::path build_dir() { return BDP_TEST_BUILD_DIR; }
-inline std::filesystem::path fixture_plugin_dir() { return BDP_TEST_FIXTURE_PLUGIN_DIR; }
-inline std::filesystem::path cli_path() { return BDP_TEST_CLI; }
+inline std::filesystem::path source_dir() {
+  return BDP_TEST_SOURCE_DIR;
+}
+inline std::filesystem::path build_dir() {
+  return BDP_TEST_BUILD_DIR;
+}
+inline std::filesystem::path fixture_plugin_dir() {
+  return BDP_TEST_FIXTURE_PLUGIN_DIR;
+}
+inline std::filesystem::path cli_path() {
+  return BDP_TEST_CLI;
+}
 
 struct CommandResult {
   int exit_code = -1;

@@ -8,6 +8,13 @@
 // are bdp::Error(config) whose one-line message names the file and the key
 // path ("proj.json: storage_strategy.mode: ...").
 //
+// Key paths join object keys with dots; a stage is addressed by its name,
+// "stages.recent.params.value", in overrides, provenance and error messages
+// alike. An error about a stage whose name is missing, invalid or a
+// duplicate uses its position instead: "stages[2].name". Array elements are
+// "plugin_paths[1]". Arrays and empty objects are leaves: they replace as a
+// whole and carry one provenance.
+//
 // Thread-safety: a ConfigResolver is not thread-safe; a resolved Config is
 // an immutable value.
 #pragma once
@@ -53,14 +60,14 @@ struct StorageStrategy {
   bool persist_intermediate_results = false;   // legacy switch of the Python framework
   std::vector<std::string> stages_to_persist;  // empty = every stage
   CleanupPolicy cleanup_policy = CleanupPolicy::keep_latest;
-  std::string backend = "memory";              // persistent backend: a key of "backends"
-  std::uint64_t max_memory_bytes = 0;          // memory budget; 0 = unlimited
+  std::string backend = "memory";      // persistent backend: a key of "backends"
+  std::uint64_t max_memory_bytes = 0;  // memory budget; 0 = unlimited
 };
 
 // Where one stage's outputs go.
 struct StagePlan {
-  bool persist = false;        // written to `backend` rather than kept in memory only
-  std::string backend;         // instance name under "backends"
+  bool persist = false;  // written to `backend` rather than kept in memory only
+  std::string backend;   // instance name under "backends"
   CleanupPolicy cleanup_policy = CleanupPolicy::keep_latest;
 };
 
@@ -69,7 +76,7 @@ struct StageConfig {
   std::string processor;
   std::vector<std::string> inputs;
   boost::json::object params;
-  StagePlan plan;  // the stage's effective storage, all layers applied
+  StagePlan plan;         // the stage's effective storage, all layers applied
   std::size_t index = 0;  // position in "stages"
 };
 
@@ -83,8 +90,8 @@ class BDP_CORE_API Config {
  public:
   std::string project;
   std::string description;
-  std::filesystem::path file;      // the project file; empty when built in code
-  std::filesystem::path base_dir;  // relative paths resolve against it
+  std::filesystem::path file;                       // the project file; empty when built in code
+  std::filesystem::path base_dir;                   // relative paths resolve against it
   std::vector<std::filesystem::path> plugin_paths;  // resolved to absolute paths
   StorageStrategy strategy;
   std::map<std::string, BackendConfig, std::less<>> backends;

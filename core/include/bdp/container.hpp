@@ -131,20 +131,39 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   void save_process(const ProcessInfo& process) override;
   std::vector<ProcessInfo> list_processes() override;
 
+  // Applies `policy` to the current process's records of one stage only
+  // (cleanup() applies it to every stage).
+  CleanupReport cleanup_stage(std::string_view stage_name, CleanupPolicy policy,
+                              bool dry_run = false);
+
  private:
-  struct Held;  // a record of the current process and the backend that has it
+  // A record of the current process and the backend that holds it.
+  struct Held {
+    RecordInfo record;
+    Backend* backend = nullptr;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
   Backend& backend_named(std::string_view name) const;
-  std::vector<std::pair<std::string, Backend*>> distinct_backends() const;
+  const std::string& name_of(const Backend* backend) const;
+  std::vector<Backend*> distinct_backends() const;
+  CleanupReport cleanup_matching(const Query& query, CleanupPolicy policy, bool dry_run);
+  void forget_locked(const RecordInfo& record, const Backend* backend);
 
   StorageStrategy strategy_;
   std::shared_ptr<Backend> memory_;
+  std::string memory_name_;
   std::map<std::string, std::shared_ptr<Backend>, std::less<>> backends_;
   std::map<std::string, StagePlan, std::less<>> plans_;
 
   mutable std::mutex mutex_;
   std::string process_id_;
   // Current process: stage -> newest record of each entity.
-  std::unordered_map<std::string, std::vector<std::shared_ptr<Held>>> latest_;
+  std::unordered_map<std::string, std::vector<Held>, StringHash, std::equal_to<>> latest_;
   std::uint64_t memory_bytes_ = 0;
   std::uint64_t memory_records_ = 0;
   std::uint64_t stores_ = 0;
