@@ -191,13 +191,14 @@ std::vector<RecordInfo> DataContainer::store_stage_data(std::string_view stage_n
   if (process == process_id_) {
     auto& held = latest_[std::string(stage_name)];
     for (const auto& record : stored) {
-      auto same = std::find_if(held.begin(), held.end(), [&](const Held& h) {
-        return h.record.entity_name == record.entity_name;
+      auto entry = std::make_shared<const Held>(Held{record, &target});
+      auto same = std::find_if(held.begin(), held.end(), [&](const auto& h) {
+        return h->record.entity_name == record.entity_name;
       });
       if (same != held.end()) {
-        *same = Held{record, &target};
+        *same = std::move(entry);
       } else {
-        held.push_back(Held{record, &target});
+        held.push_back(std::move(entry));
       }
     }
   }
@@ -207,7 +208,7 @@ std::vector<RecordInfo> DataContainer::store_stage_data(std::string_view stage_n
 StageOutput DataContainer::retrieve_stage_data(std::string_view stage_name,
                                                std::optional<std::string_view> process_id) {
   validate_name("stage name", stage_name);
-  std::vector<Held> held;
+  std::vector<std::shared_ptr<const Held>> held;
   std::string process;
   {
     std::lock_guard lock(mutex_);
@@ -226,13 +227,13 @@ StageOutput DataContainer::retrieve_stage_data(std::string_view stage_name,
     query.stage_name = std::string(stage_name);
     for (Backend* backend : distinct_backends()) {
       for (auto& record : backend->list(query)) {
-        auto same = std::find_if(held.begin(), held.end(), [&](const Held& h) {
-          return h.record.entity_name == record.entity_name;
+        auto same = std::find_if(held.begin(), held.end(), [&](const auto& h) {
+          return h->record.entity_name == record.entity_name;
         });
         if (same == held.end()) {
-          held.push_back(Held{std::move(record), backend});
-        } else if (record.version > same->record.version) {
-          *same = Held{std::move(record), backend};
+          held.push_back(std::make_shared<const Held>(Held{std::move(record), backend}));
+        } else if (record.version > (*same)->record.version) {
+          *same = std::make_shared<const Held>(Held{std::move(record), backend});
         }
       }
     }
@@ -251,7 +252,7 @@ StageOutput DataContainer::retrieve_stage_data(std::string_view stage_name,
 
   StageOutput out;
   for (const auto& h : held) {
-    out.set(h.record.entity_name, h.backend->retrieve(h.record));
+    out.set(h->record.entity_name, h->backend->retrieve(h->record));
   }
   std::lock_guard lock(mutex_);
   retrieves_ += held.size();
@@ -281,7 +282,7 @@ void DataContainer::forget_locked(const RecordInfo& record, const Backend* backe
   auto& held = it->second;
   held.erase(std::remove_if(
                  held.begin(), held.end(),
-                 [&](const Held& h) { return h.backend == backend && h.record.id == record.id; }),
+                 [&](const auto& h) { return h->backend == backend && h->record.id == record.id; }),
              held.end());
   if (held.empty()) latest_.erase(it);
 }

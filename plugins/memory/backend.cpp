@@ -4,6 +4,7 @@
 #include <bdp/sdk/time.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 namespace bdp::memory {
 
@@ -48,17 +49,26 @@ RecordInfo MemoryBackend::store(const StoreRequest& request, const Payload& payl
   }
   auto key = version_key(request.process_id, request.stage_name, request.entity_name);
 
-  std::lock_guard lock(mutex_);
   record.created_at = now_micros();
-  record.id = "m" + std::to_string(next_id_++);
+
+  std::lock_guard lock(mutex_);
+  const std::uint64_t number = next_number_++;
+  record.id = "m" + std::to_string(number);
   record.version = ++last_version_[key];
-  auto [it, inserted] = records_.emplace(record.id, Entry{record, payload});
-  return it->second.record;
+  records_.emplace(number, Entry{record, payload});
+  return record;
+}
+
+std::uint64_t MemoryBackend::number_of(std::string_view id) noexcept {
+  std::uint64_t n = 0;
+  if (id.size() < 2 || id[0] != 'm') return 0;
+  auto [end, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
+  return ec == std::errc() && end == id.data() + id.size() ? n : 0;
 }
 
 Payload MemoryBackend::retrieve(const RecordInfo& record) {
   std::lock_guard lock(mutex_);
-  auto it = records_.find(record.id);
+  auto it = records_.find(number_of(record.id));
   if (it == records_.end()) {
     throw Error(ErrorCode::not_found,
                 "record " + record.id + " (" + record.process_id + "/" + record.stage_name + "/" +
@@ -72,7 +82,7 @@ std::vector<RecordInfo> MemoryBackend::list(const Query& query) {
   std::vector<RecordInfo> out;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [id, entry] : records_) {
+    for (const auto& [number, entry] : records_) {
       if (query.matches(entry.record)) out.push_back(entry.record);
     }
   }
@@ -82,7 +92,7 @@ std::vector<RecordInfo> MemoryBackend::list(const Query& query) {
 
 void MemoryBackend::remove(const RecordInfo& record) {
   std::lock_guard lock(mutex_);
-  records_.erase(record.id);
+  records_.erase(number_of(record.id));
 }
 
 void MemoryBackend::save_process(const ProcessInfo& process) {
@@ -111,7 +121,7 @@ BackendStats MemoryBackend::stats() {
   BackendStats stats;
   std::map<std::pair<std::string, std::string>, BackendStats::Usage> usage;
   std::lock_guard lock(mutex_);
-  for (const auto& [id, entry] : records_) {
+  for (const auto& [number, entry] : records_) {
     const RecordInfo& r = entry.record;
     auto& u = usage[{r.process_id, r.stage_name}];
     u.process_id = r.process_id;

@@ -1,6 +1,7 @@
 // The memory backend: records live in this process only, as shared
-// pointers to the payloads that were stored (no copy, O(1) store and
-// retrieve by record). Thread-safe.
+// pointers to the payloads that were stored (no copy). A record's id is
+// "m<N>" with N a number never reused, so store and retrieve are O(1) with
+// an integer key. Thread-safe.
 #pragma once
 
 #include <bdp/sdk/backend.hpp>
@@ -10,8 +11,10 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace bdp::memory {
 
@@ -37,11 +40,14 @@ class MemoryBackend final : public Backend {
     RecordInfo record;
     Payload payload;
   };
+  // N of a record id "m<N>", or 0 (no record has it) for anything else.
+  static std::uint64_t number_of(std::string_view id) noexcept;
+
   std::mutex mutex_;
-  std::unordered_map<std::string, Entry> records_;              // by record id
+  std::unordered_map<std::uint64_t, Entry> records_;  // by the N of the record's id
+  std::uint64_t next_number_ = 1;
   std::unordered_map<std::string, std::int64_t> last_version_;  // by process/stage/entity key
   std::map<std::string, ProcessInfo, std::less<>> processes_;   // by process id
-  std::uint64_t next_id_ = 1;
 };
 
 }  // namespace bdp::memory

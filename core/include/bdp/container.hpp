@@ -163,7 +163,9 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   mutable std::mutex mutex_;
   std::string process_id_;
   // Current process: stage -> newest record of each entity.
-  std::unordered_map<std::string, std::vector<Held>, StringHash, std::equal_to<>> latest_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<const Held>>, StringHash,
+                     std::equal_to<>>
+      latest_;
   std::uint64_t memory_bytes_ = 0;
   std::uint64_t memory_records_ = 0;
   std::uint64_t stores_ = 0;
