@@ -1,1 +1,876 @@
-// placeholder: to be written
+// The CSV codec.
+//
+// Reading works on the whole text in memory. One pass tokenises it and
+// converts each cell straight into its column builder. Columns without a
+// declared type start with the type of their first non-null cell; an int64
+// column that meets a float is converted in place, and a column that meets
+// a cell of another kind becomes "string pending": its cells are skipped,
+// and a second pass over the text collects only those columns as strings.
+// Numbers, booleans and timestamps are disjoint as texts (and every int64
+// text is also a float64 text), so this gives the documented inference:
+// the first of int64, float64, bool, timestamp that fits every cell.
+#include <bdp/sdk/csv.hpp>
+#include <bdp/sdk/error.hpp>
+#include <bdp/sdk/time.hpp>
+
+#include "internal.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <system_error>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace bdp::csv {
+
+namespace {
+
+// ---------------------------------------------------------------- errors
+
+[[noreturn]] void fail_at(std::string_view source, std::size_t line, std::size_t column,
+                          std::string_view problem) {
+  std::string message(source);
+  message += ": line ";
+  message += std::to_string(line);
+  message += ", column ";
+  message += std::to_string(column);
+  message += ": ";
+  message += problem;
+  throw Error(ErrorCode::invalid_argument, message);
+}
+
+// ------------------------------------------------------------- tokeniser
+
+enum class Term : std::uint8_t { comma, row_end };
+
+struct Cell {
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  bool quoted = false;
+  bool escaped = false;  // holds doubled quotes that reading must undo
+
+  bool is_null() const noexcept { return !quoted && begin == end; }
+  std::string_view raw() const noexcept {
+    return std::string_view(begin, static_cast<std::size_t>(end - begin));
+  }
+};
+
+// The first ',' or '\n' in [p, end), or end. Looks at eight bytes at a
+// time: cells are short, and this loop is most of the tokeniser's work.
+inline const char* find_separator(const char* p, const char* end) noexcept {
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    constexpr std::uint64_t kCommas = kOnes * static_cast<unsigned char>(',');
+    constexpr std::uint64_t kNewlines = kOnes * static_cast<unsigned char>('\n');
+    while (end - p >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, p, sizeof word);
+      const std::uint64_t a = word ^ kCommas;
+      const std::uint64_t b = word ^ kNewlines;
+      // High bit set in the bytes that are zero in a or b; the lowest one
+      // is exact, which is the one wanted.
+      const std::uint64_t hits = ((a - kOnes) & ~a & kHighs) | ((b - kOnes) & ~b & kHighs);
+      if (hits != 0) return p + (std::countr_zero(hits) >> 3);
+      p += 8;
+    }
+  }
+  while (p != end && *p != ',' && *p != '\n') ++p;
+  return p;
+}
+
+// Reads cells one at a time; tracks the line number (1-based) for errors.
+class Scanner {
+ public:
+  Scanner(const char* begin, const char* end, std::size_t line, std::string_view source) noexcept
+      : p_(begin), end_(end), line_(line), source_(source) {}
+
+  bool at_end() const noexcept { return p_ == end_; }
+  std::size_t line() const noexcept { return line_; }
+  const char* position() const noexcept { return p_; }
+
+  // Skips one empty line ("\n" or "\r\n") at the current position.
+  bool skip_blank_line() noexcept {
+    if (*p_ == '\n') {
+      ++p_;
+      ++line_;
+      return true;
+    }
+    if (*p_ == '\r' && p_ + 1 != end_ && p_[1] == '\n') {
+      p_ += 2;
+      ++line_;
+      return true;
+    }
+    return false;
+  }
+
+  // Reads the cell at the current position (`column` is its 1-based index,
+  // for errors) and the separator after it.
+  Term next(Cell& cell, std::size_t column) {
+    if (p_ != end_ && *p_ == '"') return next_quoted(cell, column);
+    const char* s = p_;
+    const char* q = find_separator(s, end_);
+    cell.begin = s;
+    cell.quoted = false;
+    cell.escaped = false;
+    if (q != end_ && *q == ',') {
+      cell.end = q;
+      p_ = q + 1;
+      return Term::comma;
+    }
+    // End of the row: drop the '\r' of a "\r\n" line end.
+    cell.end = (q != s && q[-1] == '\r') ? q - 1 : q;
+    if (q != end_) {
+      p_ = q + 1;
+      ++line_;
+    } else {
+      p_ = q;
+    }
+    return Term::row_end;
+  }
+
+ private:
+  Term next_quoted(Cell& cell, std::size_t column) {
+    const std::size_t start_line = line_;
+    const char* start = p_ + 1;
+    const char* q = start;
+    bool escaped = false;
+    for (;;) {
+      q = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end_ - q)));
+      if (q == nullptr) {
+        fail_at(source_, start_line, column,
+                "unterminated quoted cell: the quote opened here is never closed");
+      }
+      if (q + 1 != end_ && q[1] == '"') {
+        escaped = true;
+        q += 2;
+        continue;
+      }
+      break;
+    }
+    cell.begin = start;
+    cell.end = q;
+    cell.quoted = true;
+    cell.escaped = escaped;
+    line_ += static_cast<std::size_t>(std::count(start, q, '\n'));
+    p_ = q + 1;
+    if (p_ == end_) return Term::row_end;
+    if (*p_ == ',') {
+      ++p_;
+      return Term::comma;
+    }
+    if (*p_ == '\n') {
+      ++p_;
+      ++line_;
+      return Term::row_end;
+    }
+    if (*p_ == '\r' && (p_ + 1 == end_ || p_[1] == '\n')) {
+      p_ += p_ + 1 == end_ ? 1 : 2;
+      if (p_[-1] == '\n') ++line_;
+      return Term::row_end;
+    }
+    fail_at(source_, line_, column,
+            "unexpected character after a closing quote (a quote inside a quoted cell must be "
+            "doubled)");
+  }
+
+  const char* p_;
+  const char* end_;
+  std::size_t line_;
+  std::string_view source_;
+};
+
+// The cell's text with doubled quotes undone; `scratch` holds it if needed.
+std::string_view cell_text(const Cell& cell, std::string& scratch) {
+  if (!cell.escaped) return cell.raw();
+  scratch.clear();
+  for (const char* p = cell.begin; p != cell.end; ++p) {
+    scratch.push_back(*p);
+    if (*p == '"') ++p;  // skip the second quote of a pair
+  }
+  return scratch;
+}
+
+// ----------------------------------------------------- cell conversions
+
+// An optional '-' and decimal digits, in the int64 range (what
+// std::from_chars accepts, but faster for short numbers).
+bool to_int64(const Cell& cell, std::int64_t& v) noexcept {
+  const char* p = cell.begin;
+  const bool negative = p != cell.end && *p == '-';
+  if (negative) ++p;
+  const auto digits = static_cast<std::size_t>(cell.end - p);
+  if (digits == 0 || digits > 19) {
+    // Long forms (leading zeros) and errors: the library decides.
+    if (digits <= 19) return false;
+    auto [ptr, ec] = std::from_chars(cell.begin, cell.end, v);
+    return ec == std::errc() && ptr == cell.end;
+  }
+  std::uint64_t magnitude = 0;
+  for (; p != cell.end; ++p) {
+    const auto d = static_cast<unsigned>(static_cast<unsigned char>(*p) - '0');
+    if (d > 9) return false;
+    magnitude = magnitude * 10 + d;  // 19 digits fit in a uint64
+  }
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (negative) {
+    if (magnitude > kMax + 1) return false;
+    v = static_cast<std::int64_t>(0 - magnitude);
+  } else {
+    if (magnitude > kMax) return false;
+    v = static_cast<std::int64_t>(magnitude);
+  }
+  return true;
+}
+
+// As to_int64, but "-0" is not taken as an integer: it is a float's negative
+// zero, which an int64 would lose.
+bool infer_int64(const Cell& cell, std::int64_t& v) noexcept {
+  return to_int64(cell, v) && !(v == 0 && *cell.begin == '-');
+}
+
+// Exact powers of ten as doubles.
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// Clinger's fast path for plain decimals ("-12.5", "3e5"): when the digits
+// form an integer m <= 2^53 and the power of ten p is within 10^22, both
+// are exact doubles and one IEEE multiplication or division rounds
+// correctly, so the result equals std::from_chars'. Returns false, without
+// judging the text, for anything else.
+bool fast_float64(const char* p, const char* end, double& v) noexcept {
+  const bool negative = p != end && *p == '-';
+  if (negative) ++p;
+  std::uint64_t m = 0;
+  int digits = 0;
+  int exponent = 0;
+  const char* start = p;
+  for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits) {
+    m = m * 10 + static_cast<unsigned>(*p - '0');
+  }
+  if (p == start) return false;
+  if (p != end && *p == '.') {
+    const char* frac = ++p;
+    for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits) {
+      m = m * 10 + static_cast<unsigned>(*p - '0');
+    }
+    if (p == frac) return false;
+    exponent = -static_cast<int>(p - frac);
+  }
+  if (digits > 19) return false;  // m may have wrapped
+  if (p != end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    bool negative_exp = p != end && *p == '-';
+    if (p != end && (*p == '-' || *p == '+')) ++p;
+    const char* exp_start = p;
+    int e = 0;
+    for (; p != end && static_cast<unsigned>(*p - '0') <= 9 && e < 10000; ++p) {
+      e = e * 10 + (*p - '0');
+    }
+    if (p == exp_start) return false;
+    exponent += negative_exp ? -e : e;
+  }
+  if (p != end) return false;
+  if (m > (std::uint64_t{1} << 53) || exponent < -22 || exponent > 22) return false;
+  double d = static_cast<double>(m);
+  d = exponent < 0 ? d / kPow10[-exponent] : d * kPow10[exponent];
+  v = negative ? -d : d;
+  return true;
+}
+
+bool to_float64(const Cell& cell, double& v) noexcept {
+  if (cell.begin == cell.end) return false;
+  if (fast_float64(cell.begin, cell.end, v)) return true;
+  auto [ptr, ec] = std::from_chars(cell.begin, cell.end, v, std::chars_format::general);
+  return ec == std::errc() && ptr == cell.end;
+}
+
+bool equals_ignoring_case(std::string_view text, std::string_view lower) noexcept {
+  if (text.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+bool to_bool(const Cell& cell, bool& v) noexcept {
+  std::string_view t = cell.raw();
+  if (equals_ignoring_case(t, "true")) {
+    v = true;
+    return true;
+  }
+  if (equals_ignoring_case(t, "false")) {
+    v = false;
+    return true;
+  }
+  return false;
+}
+
+bool to_timestamp(const Cell& cell, std::int64_t& v) noexcept {
+  auto parsed = parse_timestamp(cell.raw());
+  if (!parsed) return false;
+  v = *parsed;
+  return true;
+}
+
+// ------------------------------------------------------------- columns
+
+enum class Mode : std::uint8_t {
+  declared,        // type given by ReadOptions::schema; a misfit cell is an error
+  unknown,         // inferred, no non-null cell seen yet
+  inferred,        // inferred, typed by the cells so far
+  pending_string,  // inferred as string after converting began; filled by a second pass
+  skip,            // not read in this pass
+};
+
+struct ColumnState {
+  std::string name;
+  Mode mode = Mode::unknown;
+  ColumnType type = ColumnType::string;
+  std::size_t leading_nulls = 0;  // nulls seen while Mode::unknown
+  std::optional<ColumnBuilder> builder;
+};
+
+class RowReader {
+ public:
+  RowReader(std::string_view source, std::size_t expected_rows)
+      : source_(source), expected_rows_(expected_rows) {}
+
+  // Reads every row from `scanner` into `columns`.
+  std::size_t read_rows(Scanner& scanner, std::vector<ColumnState>& columns) {
+    const std::size_t n = columns.size();
+    std::size_t rows = 0;
+    Cell cell;
+    while (!scanner.at_end()) {
+      if (n > 1 && scanner.skip_blank_line()) continue;
+      const std::size_t row_line = scanner.line();
+      for (std::size_t c = 0;; ++c) {
+        const std::size_t cell_line = scanner.line();
+        Term term = scanner.next(cell, c + 1);
+        if (c < n) {
+          ColumnState& col = columns[c];
+          if (col.mode != Mode::skip) accept(col, cell, cell_line, c + 1);
+        }
+        if (term == Term::row_end) {
+          if (c + 1 != n) {
+            fail_at(source_, row_line, std::min(c + 2, n + 1),
+                    "row has " + std::to_string(c + 1) + " cells but the header has " +
+                        std::to_string(n) + " columns");
+          }
+          break;
+        }
+        if (c + 1 >= n) {
+          fail_at(source_, row_line, n + 1,
+                  "row has more cells than the header's " + std::to_string(n) + " columns");
+        }
+      }
+      ++rows;
+    }
+    return rows;
+  }
+
+ private:
+  [[noreturn]] void misfit(const ColumnState& col, const Cell& cell, std::size_t line,
+                           std::size_t column) {
+    std::string problem = "'";
+    problem += detail::escape_for_message(cell_text(cell, scratch_), 64);
+    problem += "' is not a valid ";
+    problem += to_string(col.type);
+    problem += " for column '";
+    problem += col.name;
+    problem += "'";
+    fail_at(source_, line, column, problem);
+  }
+
+  void start_builder(ColumnState& col, ColumnType type) {
+    col.type = type;
+    col.builder.emplace(col.name, type);
+    col.builder->reserve(expected_rows_);
+    for (std::size_t i = 0; i < col.leading_nulls; ++i) col.builder->append_null();
+  }
+
+  void append_string(ColumnState& col, const Cell& cell) {
+    col.builder->append_string(cell_text(cell, scratch_));
+  }
+
+  // Rebuilds an inferred int64 column as float64 (exact: every int64 text
+  // reads as the double nearest its value).
+  void widen_to_float(ColumnState& col) {
+    Column ints = col.builder->finish();
+    col.type = ColumnType::float64;
+    col.builder.emplace(col.name, ColumnType::float64);
+    col.builder->reserve(expected_rows_);
+    auto values = ints.int64_values();
+    for (std::size_t i = 0; i < ints.size(); ++i) {
+      if (ints.is_null(i)) {
+        col.builder->append_null();
+      } else {
+        col.builder->append_float64(static_cast<double>(values[i]));
+      }
+    }
+  }
+
+  void become_pending_string(ColumnState& col) {
+    col.mode = Mode::pending_string;
+    col.builder.reset();
+  }
+
+  void accept(ColumnState& col, const Cell& cell, std::size_t line, std::size_t column) {
+    if (cell.is_null()) {
+      if (col.mode == Mode::unknown) {
+        ++col.leading_nulls;
+      } else if (col.mode != Mode::pending_string) {
+        col.builder->append_null();
+      }
+      return;
+    }
+    std::int64_t i = 0;
+    double d = 0;
+    bool b = false;
+    switch (col.mode) {
+      case Mode::declared:
+        switch (col.type) {
+          case ColumnType::int64:
+            if (!to_int64(cell, i)) misfit(col, cell, line, column);
+            col.builder->append_int64(i);
+            return;
+          case ColumnType::float64:
+            if (!to_float64(cell, d)) misfit(col, cell, line, column);
+            col.builder->append_float64(d);
+            return;
+          case ColumnType::boolean:
+            if (!to_bool(cell, b)) misfit(col, cell, line, column);
+            col.builder->append_bool(b);
+            return;
+          case ColumnType::timestamp:
+            if (!to_timestamp(cell, i)) misfit(col, cell, line, column);
+            col.builder->append_timestamp(i);
+            return;
+          case ColumnType::string:
+            append_string(col, cell);
+            return;
+        }
+        return;
+      case Mode::unknown:
+        col.mode = Mode::inferred;
+        if (infer_int64(cell, i)) {
+          start_builder(col, ColumnType::int64);
+          col.builder->append_int64(i);
+        } else if (to_float64(cell, d)) {
+          start_builder(col, ColumnType::float64);
+          col.builder->append_float64(d);
+        } else if (to_bool(cell, b)) {
+          start_builder(col, ColumnType::boolean);
+          col.builder->append_bool(b);
+        } else if (to_timestamp(cell, i)) {
+          start_builder(col, ColumnType::timestamp);
+          col.builder->append_timestamp(i);
+        } else {
+          start_builder(col, ColumnType::string);
+          append_string(col, cell);
+        }
+        return;
+      case Mode::inferred:
+        switch (col.type) {
+          case ColumnType::int64:
+            if (infer_int64(cell, i)) {
+              col.builder->append_int64(i);
+            } else if (to_float64(cell, d)) {
+              widen_to_float(col);
+              col.builder->append_float64(d);
+            } else {
+              become_pending_string(col);
+            }
+            return;
+          case ColumnType::float64:
+            if (to_float64(cell, d)) {
+              col.builder->append_float64(d);
+            } else {
+              become_pending_string(col);
+            }
+            return;
+          case ColumnType::boolean:
+            if (to_bool(cell, b)) {
+              col.builder->append_bool(b);
+            } else {
+              become_pending_string(col);
+            }
+            return;
+          case ColumnType::timestamp:
+            if (to_timestamp(cell, i)) {
+              col.builder->append_timestamp(i);
+            } else {
+              become_pending_string(col);
+            }
+            return;
+          case ColumnType::string:
+            append_string(col, cell);
+            return;
+        }
+        return;
+      case Mode::pending_string:
+      case Mode::skip:
+        return;
+    }
+  }
+
+  std::string_view source_;
+  std::size_t expected_rows_;
+  std::string scratch_;
+};
+
+std::size_t count_newlines(const char* p, const char* end) noexcept {
+  std::size_t n = 0;
+  while (p != end) {
+    const void* hit = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    if (hit == nullptr) break;
+    ++n;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return n;
+}
+
+// ------------------------------------------------------------- writing
+
+// Characters that force a string cell into quotes.
+constexpr std::array<bool, 256> kQuoteChars = [] {
+  std::array<bool, 256> t{};
+  t[static_cast<unsigned char>(',')] = true;
+  t[static_cast<unsigned char>('"')] = true;
+  t[static_cast<unsigned char>('\n')] = true;
+  t[static_cast<unsigned char>('\r')] = true;
+  return t;
+}();
+
+bool needs_quotes(std::string_view s) noexcept {
+  if (s.empty()) return true;  // "" is the empty string; an empty cell is null
+  for (char c : s) {
+    if (kQuoteChars[static_cast<unsigned char>(c)]) return true;
+  }
+  return false;
+}
+
+// Longest text of a non-string cell.
+constexpr std::size_t kMaxScalarChars = 64;
+
+// Appends to a std::string through a raw cursor: the string is grown ahead
+// and cut to length by finish(), so each cell costs no more than a copy.
+class OutputBuffer {
+ public:
+  OutputBuffer(std::string& out, std::size_t expected) : out_(out), start_(out.size()) {
+    out_.resize(start_ + expected + kMaxScalarChars);
+    pos_ = start_;
+  }
+
+  void reserve(std::size_t n) {
+    if (out_.size() - pos_ < n) out_.resize(std::max(out_.size() * 2, pos_ + n + 4096));
+  }
+  char* cursor() noexcept { return out_.data() + pos_; }
+  void advance(std::size_t n) noexcept { pos_ += n; }
+
+  void put(char c) {
+    reserve(1);
+    out_[pos_++] = c;
+  }
+
+  // A string cell or header name, quoted when it needs to be.
+  void put_string(std::string_view s) {
+    if (!needs_quotes(s)) {
+      reserve(s.size());
+      std::memcpy(cursor(), s.data(), s.size());
+      pos_ += s.size();
+      return;
+    }
+    reserve(2 * s.size() + 2);
+    char* p = cursor();
+    *p++ = '"';
+    for (char c : s) {
+      *p++ = c;
+      if (c == '"') *p++ = '"';
+    }
+    *p++ = '"';
+    pos_ = static_cast<std::size_t>(p - out_.data());
+  }
+
+  void finish() { out_.resize(pos_); }
+
+ private:
+  std::string& out_;
+  std::size_t start_;
+  std::size_t pos_;
+};
+
+// Writes the non-null cell's unquoted text to `buf` (kMaxScalarChars bytes) and
+// returns its length; string cells are not handled here.
+std::size_t format_scalar(const Column& column, std::size_t row, char* buf) noexcept {
+  constexpr std::size_t kBuf = kMaxScalarChars;
+  switch (column.type()) {
+    case ColumnType::int64: {
+      auto r = std::to_chars(buf, buf + kBuf, column.int64_at(row));
+      return static_cast<std::size_t>(r.ptr - buf);
+    }
+    case ColumnType::float64: {
+      double v = column.float64_at(row);
+      if (std::isnan(v)) {
+        std::memcpy(buf, "nan", 3);
+        return 3;
+      }
+      if (std::isinf(v)) {
+        if (v < 0) {
+          std::memcpy(buf, "-inf", 4);
+          return 4;
+        }
+        std::memcpy(buf, "inf", 3);
+        return 3;
+      }
+      auto r = std::to_chars(buf, buf + kBuf, v);
+      return static_cast<std::size_t>(r.ptr - buf);
+    }
+    case ColumnType::boolean:
+      if (column.bool_at(row)) {
+        std::memcpy(buf, "true", 4);
+        return 4;
+      }
+      std::memcpy(buf, "false", 5);
+      return 5;
+    case ColumnType::timestamp:
+      return detail::format_timestamp_to(buf, column.int64_at(row));
+    case ColumnType::string:
+      break;
+  }
+  return 0;
+}
+
+std::size_t estimate_size(const Table& table) noexcept {
+  std::size_t per_row = 1;
+  std::size_t total = 0;
+  for (const auto& c : table.columns()) {
+    switch (c.type()) {
+      case ColumnType::int64:
+        per_row += 8;
+        break;
+      case ColumnType::float64:
+        per_row += 19;
+        break;
+      case ColumnType::boolean:
+        per_row += 6;
+        break;
+      case ColumnType::timestamp:
+        per_row += 28;
+        break;
+      case ColumnType::string: {
+        per_row += 3;
+        std::size_t chars = 0;
+        if (c.size() != 0) {
+          chars =
+              static_cast<std::size_t>(c.string_at(c.size() - 1).data() +
+                                       c.string_at(c.size() - 1).size() - c.string_at(0).data());
+        }
+        total += chars;
+        break;
+      }
+    }
+    total += c.name().size() + 3;
+  }
+  return total + per_row * table.num_rows();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- parse
+
+TablePtr parse(std::string_view text, const ReadOptions& options) {
+  const std::string source = options.source_name.empty() ? "<input>" : options.source_name;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  if (text.size() >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) begin += 3;  // UTF-8 BOM
+  if (begin == end) return std::make_shared<const Table>();
+
+  // The header.
+  Scanner scanner(begin, end, 1, source);
+  std::vector<ColumnState> columns;
+  {
+    std::unordered_set<std::string> seen;
+    std::string scratch;
+    Cell cell;
+    for (std::size_t c = 0;; ++c) {
+      Term term = scanner.next(cell, c + 1);
+      std::string name(cell_text(cell, scratch));
+      if (name.empty()) fail_at(source, 1, c + 1, "the header names no column here");
+      if (!seen.insert(name).second) {
+        fail_at(source, 1, c + 1, "the header names column '" + name + "' twice");
+      }
+      ColumnState col;
+      col.name = std::move(name);
+      columns.push_back(std::move(col));
+      if (term == Term::row_end) break;
+    }
+  }
+  for (const auto& [name, type] : options.schema) {
+    auto it = std::find_if(columns.begin(), columns.end(),
+                           [&](const ColumnState& c) { return c.name == name; });
+    if (it == columns.end()) {
+      std::string names;
+      for (const auto& c : columns) names += (names.empty() ? "'" : ", '") + c.name + "'";
+      throw Error(ErrorCode::invalid_argument,
+                  source + ": the schema names column '" + name +
+                      "', which the header does not have (columns: " + names + ")");
+    }
+  }
+
+  const char* data_begin = scanner.position();
+  const std::size_t data_line = scanner.line();
+  const std::size_t expected_rows = count_newlines(data_begin, end) + 1;
+  for (auto& col : columns) {
+    auto declared = options.schema.find(col.name);
+    if (declared != options.schema.end()) {
+      col.mode = Mode::declared;
+      col.type = declared->second;
+      col.builder.emplace(col.name, col.type);
+      col.builder->reserve(expected_rows);
+    }
+  }
+
+  RowReader reader(source, expected_rows);
+  const std::size_t rows = reader.read_rows(scanner, columns);
+
+  // Columns that turned out to be strings after converting began: read
+  // them again, as strings.
+  bool second_pass = false;
+  std::vector<ColumnState> strings(columns.size());
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    strings[c].mode = Mode::skip;
+    if (columns[c].mode == Mode::pending_string) {
+      second_pass = true;
+      strings[c].name = columns[c].name;
+      strings[c].mode = Mode::declared;
+      strings[c].type = ColumnType::string;
+      strings[c].builder.emplace(columns[c].name, ColumnType::string);
+      strings[c].builder->reserve(expected_rows);
+    }
+  }
+  if (second_pass) {
+    Scanner again(data_begin, end, data_line, source);
+    reader.read_rows(again, strings);
+  }
+
+  std::vector<Column> result;
+  result.reserve(columns.size());
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    ColumnState& col = columns[c];
+    if (col.mode == Mode::pending_string) {
+      result.push_back(strings[c].builder->finish());
+    } else if (col.mode == Mode::unknown) {
+      // No non-null cell: a column of nulls, typed string.
+      ColumnBuilder b(col.name, ColumnType::string);
+      b.reserve(rows);
+      for (std::size_t i = 0; i < rows; ++i) b.append_null();
+      result.push_back(b.finish());
+    } else {
+      result.push_back(col.builder->finish());
+    }
+  }
+  return std::make_shared<const Table>(std::move(result));
+}
+
+// ------------------------------------------------------------ read_file
+
+TablePtr read_file(const std::filesystem::path& path, ReadOptions options) {
+  if (options.source_name.empty()) options.source_name = path.string();
+  const std::string& name = options.source_name;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      throw Error(ErrorCode::not_found, "CSV file '" + name + "' does not exist");
+    }
+    throw Error(ErrorCode::io, "cannot open CSV file '" + name +
+                                   "': " + std::error_code(err, std::generic_category()).message());
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    throw Error(ErrorCode::io, "cannot read CSV file '" + name +
+                                   "': " + std::error_code(err, std::generic_category()).message());
+  }
+  if (S_ISDIR(st.st_mode)) {
+    throw Error(ErrorCode::io, "cannot read CSV file '" + name + "': it is a directory");
+  }
+  std::string text;
+  std::size_t capacity = st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 0;
+  text.resize(capacity + 1);
+  std::size_t used = 0;
+  for (;;) {
+    if (used == text.size()) text.resize(text.size() * 2 + 4096);
+    ssize_t n = ::read(fd, text.data() + used, text.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      throw Error(ErrorCode::io, "cannot read CSV file '" + name + "': " +
+                                     std::error_code(err, std::generic_category()).message());
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  text.resize(used);
+  return parse(text, options);
+}
+
+// ---------------------------------------------------------------- write
+
+void write(const Table& table, std::string& out) {
+  const auto& columns = table.columns();
+  if (columns.empty()) return;
+  OutputBuffer sink(out, estimate_size(table));
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    if (c != 0) sink.put(',');
+    sink.put_string(columns[c].name());
+  }
+  sink.put('\n');
+
+  const std::size_t rows = table.num_rows();
+  const std::size_t n = columns.size();
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < n; ++c) {
+      const Column& col = columns[c];
+      if (c != 0) sink.put(',');
+      if (col.is_null(r)) continue;
+      if (col.type() == ColumnType::string) {
+        sink.put_string(col.string_at(r));
+      } else {
+        sink.reserve(kMaxScalarChars);
+        sink.advance(format_scalar(col, r, sink.cursor()));
+      }
+    }
+    sink.put('\n');
+  }
+  sink.finish();
+}
+
+std::string format_cell(const Column& column, std::size_t row) {
+  if (column.is_null(row)) return std::string();
+  if (column.type() == ColumnType::string) return std::string(column.string_at(row));
+  char buf[kMaxScalarChars];
+  return std::string(buf, format_scalar(column, row, buf));
+}
+
+}  // namespace bdp::csv

@@ -1,1 +1,512 @@
-// placeholder: to be written
+// The CSV codec: round trips, type inference, and malformed input.
+#include <boost/test/unit_test.hpp>
+
+#include "test_support.hpp"
+
+#include <bdp/sdk/csv.hpp>
+#include <bdp/sdk/error.hpp>
+#include <bdp/sdk/time.hpp>
+
+#include <charconv>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+
+namespace {
+
+using bdp::ColumnType;
+using bdp::ErrorCode;
+using bdp::TableBuilder;
+namespace csv = bdp::csv;
+
+template <class F>
+std::string error_of(F&& f, ErrorCode code) {
+  try {
+    f();
+  } catch (const bdp::Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code),
+               "code " << bdp::to_string(e.code()) << " (" << e.what() << ")");
+    return e.what();
+  }
+  BOOST_FAIL("no bdp::Error was thrown");
+  return {};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+csv::ReadOptions with_schema(const bdp::Schema& schema) {
+  csv::ReadOptions o;
+  for (const auto& f : schema) o.schema.emplace(f.name, f.type);
+  return o;
+}
+
+std::string to_csv(const bdp::Table& t) {
+  std::string out;
+  csv::write(t, out);
+  return out;
+}
+
+// Writes `t`, reads it back with its schema, and requires equality.
+bdp::TablePtr round_trip(const bdp::TablePtr& t) {
+  auto text = to_csv(*t);
+  auto back = csv::parse(text, with_schema(t->schema()));
+  BOOST_TEST(back->equals(*t), "round trip changed the table:\n" << text);
+  return back;
+}
+
+bdp::TablePtr one_column(ColumnType type, const std::vector<bdp::Value>& cells,
+                         const std::string& name = "c") {
+  TableBuilder b({{name, type}});
+  for (const auto& v : cells) b.append_row({v});
+  return b.finish();
+}
+
+std::string exact(double v) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return std::to_string(bits);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(csv_codec)
+
+BOOST_AUTO_TEST_CASE(csv_round_trips_every_type_and_null) {
+  TableBuilder b({{"i", ColumnType::int64},
+                  {"f", ColumnType::float64},
+                  {"s", ColumnType::string},
+                  {"b", ColumnType::boolean},
+                  {"t", ColumnType::timestamp}});
+  b.append_row(
+      {std::int64_t{42}, 0.1, std::string("hello"), true, std::int64_t{1'700'000'000'000'000}});
+  b.append_row(
+      {std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}});
+  b.append_row({std::int64_t{-7}, -2.5, std::string(""), false, std::int64_t{-1}});
+  auto t = b.finish();
+  auto text = to_csv(*t);
+  BOOST_TEST(text ==
+             "i,f,s,b,t\n"
+             "42,0.1,hello,true,2023-11-14T22:13:20Z\n"
+             ",,,,\n"
+             "-7,-2.5,\"\",false,1969-12-31T23:59:59.999999Z\n");
+  round_trip(t);
+}
+
+BOOST_AUTO_TEST_CASE(strings_with_separators_quotes_newlines_and_utf8_round_trip) {
+  std::vector<bdp::Value> cells = {std::string("a,b"),
+                                   std::string("say \"hi\""),
+                                   std::string("line1\nline2"),
+                                   std::string("crlf\r\nx"),
+                                   std::string("\r"),
+                                   std::string("\""),
+                                   std::string(","),
+                                   std::string(" padded "),
+                                   std::string("caf\xc3\xa9 \xe2\x82\xac"),
+                                   std::string("\xf0\x9f\x98\x80"),
+                                   std::string(""),
+                                   std::monostate{},
+                                   std::string("tab\there"),
+                                   std::string("'single'"),
+                                   std::string("nul\0x", 5),
+                                   std::string("\"\"")};
+  auto t = one_column(ColumnType::string, cells, "text, with comma");
+  auto back = round_trip(t);
+  BOOST_TEST(back->column(0).name() == "text, with comma");
+  BOOST_TEST(back->column(0).is_null(11));
+  BOOST_TEST(!back->column(0).is_null(10));
+}
+
+BOOST_AUTO_TEST_CASE(empty_cell_is_null_and_quoted_empty_cell_is_empty_string) {
+  auto t = csv::parse("a,b\n,\"\"\n\"\",\n");
+  BOOST_TEST(t->column("a").is_null(0));
+  BOOST_TEST(!t->column("b").is_null(0));
+  BOOST_TEST(t->column("b").string_at(0) == "");
+  BOOST_TEST(!t->column("a").is_null(1));
+  BOOST_TEST(t->column("b").is_null(1));
+}
+
+BOOST_AUTO_TEST_CASE(floats_round_trip_bit_for_bit_in_shortest_form) {
+  const double denormal = std::numeric_limits<double>::denorm_min();
+  std::vector<double> values = {0.1,
+                                1e300,
+                                -0.0,
+                                0.0,
+                                denormal,
+                                -denormal,
+                                2.2250738585072009e-308,
+                                std::numeric_limits<double>::min(),
+                                std::numeric_limits<double>::max(),
+                                -std::numeric_limits<double>::max(),
+                                std::numeric_limits<double>::epsilon(),
+                                1.0 / 3.0,
+                                123456789012345680.0,
+                                9007199254740993.0,
+                                std::numeric_limits<double>::infinity(),
+                                -std::numeric_limits<double>::infinity()};
+  std::vector<bdp::Value> cells(values.begin(), values.end());
+  cells.emplace_back(std::numeric_limits<double>::quiet_NaN());
+  auto t = one_column(ColumnType::float64, cells);
+  auto back = round_trip(t);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    BOOST_TEST(exact(back->column(0).float64_at(i)) == exact(values[i]), "row " << i);
+  }
+  BOOST_TEST(std::isnan(back->column(0).float64_at(values.size())));
+
+  auto text = to_csv(*t);
+  BOOST_TEST(contains(text, "\n0.1\n"));
+  BOOST_TEST(contains(text, "\n1e+300\n"));
+  BOOST_TEST(contains(text, "\n-0\n"));
+  BOOST_TEST(contains(text, "\n5e-324\n"));
+  BOOST_TEST(contains(text, "\ninf\n-inf\nnan\n"));
+}
+
+BOOST_AUTO_TEST_CASE(random_floats_round_trip_exactly) {
+  std::mt19937_64 rng(7);
+  TableBuilder b({{"f", ColumnType::float64}});
+  for (int i = 0; i < 20000; ++i) {
+    std::uint64_t bits = rng();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    b.column(0).append_float64(v);
+  }
+  round_trip(b.finish());
+}
+
+BOOST_AUTO_TEST_CASE(int64_extremes_round_trip) {
+  auto t = one_column(ColumnType::int64, {std::numeric_limits<std::int64_t>::min(),
+                                          std::numeric_limits<std::int64_t>::max(), std::int64_t{0},
+                                          std::int64_t{-1}});
+  auto back = round_trip(t);
+  auto inferred = csv::parse(to_csv(*t));
+  BOOST_TEST(inferred->equals(*t));
+}
+
+BOOST_AUTO_TEST_CASE(integer_cells_read_like_from_chars_at_the_edges) {
+  csv::ReadOptions o;
+  o.schema.emplace("v", ColumnType::int64);
+  auto t = csv::parse(
+      "v\n9223372036854775807\n-9223372036854775808\n0000000000000000000000042\n-007\n0\n", o);
+  BOOST_TEST(t->column(0).int64_at(0) == std::numeric_limits<std::int64_t>::max());
+  BOOST_TEST(t->column(0).int64_at(1) == std::numeric_limits<std::int64_t>::min());
+  BOOST_TEST(t->column(0).int64_at(2) == 42);
+  BOOST_TEST(t->column(0).int64_at(3) == -7);
+  for (const char* bad : {"9223372036854775808", "-9223372036854775809", "+1", "1-", "-", "1 ",
+                          "0x10", "18446744073709551616", "99999999999999999999"}) {
+    error_of([&] { (void)csv::parse(std::string("v\n") + bad + "\n", o); },
+             ErrorCode::invalid_argument);
+  }
+  // Past the int64 range, inference moves on to float64.
+  auto inferred = csv::parse("v\n1\n9223372036854775808\n");
+  BOOST_TEST(bdp::to_string(inferred->column(0).type()) == "float64");
+  BOOST_TEST(inferred->column(0).float64_at(1) == 9223372036854775808.0);
+}
+
+BOOST_AUTO_TEST_CASE(float_cells_read_exactly_like_from_chars) {
+  std::mt19937_64 rng(11);
+  std::vector<std::string> texts = {"1.",
+                                    ".5",
+                                    "1e5",
+                                    "1E-5",
+                                    "-0.0",
+                                    "1e22",
+                                    "1e23",
+                                    "9007199254740993",
+                                    "9007199254740992.5",
+                                    "0.30000000000000004",
+                                    "1e-400",
+                                    "1e400",
+                                    "123456789012345678901234567890",
+                                    "4.9e-324",
+                                    "1.7976931348623157e308",
+                                    "nan",
+                                    "-inf",
+                                    "infinity",
+                                    "1e",
+                                    "1e+",
+                                    "--1",
+                                    "1.2.3",
+                                    "e5"};
+  for (int i = 0; i < 20000; ++i) {
+    std::string t = (rng() & 1) ? "-" : "";
+    t += std::to_string(rng() % 10'000'000'000ULL);
+    if (rng() % 3 != 0) t += "." + std::to_string(rng() % 1'000'000'000ULL);
+    if (rng() % 4 == 0) t += "e" + std::to_string(static_cast<int>(rng() % 60) - 30);
+    texts.push_back(t);
+  }
+  for (const auto& text : texts) {
+    double expected = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), expected);
+    const bool valid = ec == std::errc() && ptr == text.data() + text.size();
+    csv::ReadOptions o;
+    o.schema.emplace("v", ColumnType::float64);
+    if (!valid) {
+      BOOST_CHECK_THROW((void)csv::parse("v\n" + text + "\n", o), bdp::Error);
+      continue;
+    }
+    auto t = csv::parse("v\n" + text + "\n", o);
+    double got = t->column(0).float64_at(0);
+    if (std::isnan(expected)) {
+      BOOST_TEST(std::isnan(got), text);
+    } else {
+      BOOST_REQUIRE_MESSAGE(exact(got) == exact(expected), text);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(timestamps_round_trip_with_and_without_micros_and_before_1970) {
+  auto t = one_column(
+      ColumnType::timestamp,
+      {std::int64_t{0}, std::int64_t{1'700'000'000'000'000}, std::int64_t{1'700'000'000'000'001},
+       std::int64_t{-1}, std::int64_t{-14'182'940'000'000}, std::monostate{},
+       std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()},
+      "when");
+  round_trip(t);
+  auto inferred = csv::parse(to_csv(*t));
+  BOOST_TEST(inferred->equals(*t));
+  BOOST_TEST(bdp::to_string(inferred->column(0).type()) == "timestamp");
+}
+
+BOOST_AUTO_TEST_CASE(booleans_write_true_false_and_read_any_case) {
+  auto t = one_column(ColumnType::boolean, {true, false, std::monostate{}});
+  BOOST_TEST(to_csv(*t) == "c\ntrue\nfalse\n\n");
+  round_trip(t);
+  auto r = csv::parse("b\nTRUE\nFalse\n");
+  BOOST_TEST(bdp::to_string(r->column(0).type()) == "bool");
+  BOOST_TEST(r->column(0).bool_at(0));
+  BOOST_TEST(!r->column(0).bool_at(1));
+}
+
+BOOST_AUTO_TEST_CASE(single_column_table_keeps_null_rows_as_empty_lines) {
+  auto t = one_column(ColumnType::string, {std::monostate{}, std::string(""), std::monostate{}});
+  BOOST_TEST(to_csv(*t) == "c\n\n\"\"\n\n");
+  auto back = round_trip(t);
+  BOOST_TEST(back->num_rows() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(inference_picks_int_float_bool_timestamp_then_string) {
+  auto t = csv::parse(
+      "i,f,b,t,s,n,widen\n"
+      "1,1.5,true,2024-01-01,x,,1\n"
+      "-2,nan,false,2024-01-01T10:00:00Z,1,,2.5\n"
+      ",,,,,,\n"
+      "3,-inf,true,1969-12-31T23:59:59.5Z,true,,3\n");
+  BOOST_TEST(bdp::to_string(t->column("i").type()) == "int64");
+  BOOST_TEST(bdp::to_string(t->column("f").type()) == "float64");
+  BOOST_TEST(bdp::to_string(t->column("b").type()) == "bool");
+  BOOST_TEST(bdp::to_string(t->column("t").type()) == "timestamp");
+  BOOST_TEST(bdp::to_string(t->column("s").type()) == "string");
+  BOOST_TEST(bdp::to_string(t->column("n").type()) == "string");  // all null
+  BOOST_TEST(bdp::to_string(t->column("widen").type()) == "float64");
+  BOOST_TEST(t->column("n").null_count() == 4u);
+  BOOST_TEST(t->column("widen").float64_at(0) == 1.0);
+  BOOST_TEST(t->column("widen").float64_at(1) == 2.5);
+  BOOST_TEST(t->column("widen").is_null(2));
+  BOOST_TEST(t->column("s").string_at(1) == "1");
+  BOOST_TEST(t->column("t").int64_at(3) == -500'000);
+}
+
+BOOST_AUTO_TEST_CASE(inferred_string_column_keeps_the_original_text_of_numeric_cells) {
+  auto t = csv::parse("zip,n\n007,1\n0042,2\n,3\nA17,4\n1e3,5\n");
+  const auto& zip = t->column("zip");
+  BOOST_TEST(bdp::to_string(zip.type()) == "string");
+  BOOST_TEST(zip.string_at(0) == "007");
+  BOOST_TEST(zip.string_at(1) == "0042");
+  BOOST_TEST(zip.is_null(2));
+  BOOST_TEST(zip.string_at(3) == "A17");
+  BOOST_TEST(zip.string_at(4) == "1e3");
+  BOOST_TEST(bdp::to_string(t->column("n").type()) == "int64");
+  BOOST_TEST(t->column("n").int64_at(4) == 5);
+}
+
+BOOST_AUTO_TEST_CASE(inference_treats_negative_zero_as_float_and_mixed_kinds_as_string) {
+  auto t = csv::parse("z,m,q\n-0,1,\"5\"\n2,true,\"a\"\"b\"\n");
+  BOOST_TEST(bdp::to_string(t->column("z").type()) == "float64");
+  BOOST_TEST(std::signbit(t->column("z").float64_at(0)));
+  BOOST_TEST(bdp::to_string(t->column("m").type()) == "string");
+  BOOST_TEST(t->column("m").string_at(1) == "true");
+  BOOST_TEST(bdp::to_string(t->column("q").type()) == "string");
+  BOOST_TEST(t->column("q").string_at(1) == "a\"b");
+}
+
+BOOST_AUTO_TEST_CASE(declared_schema_overrides_inference_for_named_columns) {
+  csv::ReadOptions o;
+  o.schema.emplace("code", ColumnType::string);
+  o.schema.emplace("score", ColumnType::float64);
+  auto t = csv::parse("code,score,n\n001,1,5\n002,2,6\n", o);
+  BOOST_TEST(bdp::to_string(t->column("code").type()) == "string");
+  BOOST_TEST(t->column("code").string_at(0) == "001");
+  BOOST_TEST(bdp::to_string(t->column("score").type()) == "float64");
+  BOOST_TEST(bdp::to_string(t->column("n").type()) == "int64");
+}
+
+BOOST_AUTO_TEST_CASE(crlf_line_ends_bom_and_missing_final_newline_are_accepted) {
+  auto t = csv::parse(
+      "\xEF\xBB\xBF"
+      "a,b\r\n1,\"x\"\r\n2,y");
+  BOOST_TEST(t->num_rows() == 2u);
+  BOOST_TEST(t->column(0).name() == "a");
+  BOOST_TEST(t->column("b").string_at(0) == "x");
+  BOOST_TEST(t->column("b").string_at(1) == "y");
+  BOOST_TEST(t->column("a").int64_at(1) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(blank_lines_between_rows_are_skipped_when_there_are_several_columns) {
+  auto t = csv::parse("a,b\n1,2\n\n3,4\n\r\n\n");
+  BOOST_TEST(t->num_rows() == 2u);
+  BOOST_TEST(t->column("a").int64_at(1) == 3);
+}
+
+BOOST_AUTO_TEST_CASE(header_only_and_empty_inputs_give_empty_tables) {
+  auto header_only = csv::parse("a,b\n");
+  BOOST_TEST(header_only->num_columns() == 2u);
+  BOOST_TEST(header_only->num_rows() == 0u);
+  auto empty = csv::parse("");
+  BOOST_TEST(empty->num_columns() == 0u);
+  std::string out;
+  csv::write(*empty, out);
+  BOOST_TEST(out.empty());
+  auto zero_rows = one_column(ColumnType::int64, {});
+  BOOST_TEST(to_csv(*zero_rows) == "c\n");
+  round_trip(zero_rows);
+}
+
+BOOST_AUTO_TEST_CASE(write_appends_to_existing_text) {
+  std::string out = "prefix|";
+  csv::write(*one_column(ColumnType::int64, {std::int64_t{1}}), out);
+  BOOST_TEST(out == "prefix|c\n1\n");
+}
+
+BOOST_AUTO_TEST_CASE(format_cell_gives_the_unquoted_text) {
+  TableBuilder b({{"s", ColumnType::string},
+                  {"f", ColumnType::float64},
+                  {"t", ColumnType::timestamp},
+                  {"b", ColumnType::boolean}});
+  b.append_row({std::string("a,\"b\""), 0.25, std::int64_t{0}, true});
+  b.append_row({std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}});
+  auto t = b.finish();
+  BOOST_TEST(csv::format_cell(t->column(0), 0) == "a,\"b\"");
+  BOOST_TEST(csv::format_cell(t->column(1), 0) == "0.25");
+  BOOST_TEST(csv::format_cell(t->column(2), 0) == "1970-01-01T00:00:00Z");
+  BOOST_TEST(csv::format_cell(t->column(3), 0) == "true");
+  for (std::size_t c = 0; c < 4; ++c) BOOST_TEST(csv::format_cell(t->column(c), 1) == "");
+}
+
+BOOST_AUTO_TEST_CASE(unterminated_quote_names_the_line_where_it_opened) {
+  csv::ReadOptions o;
+  o.source_name = "orders.csv";
+  auto msg = error_of([&] { (void)csv::parse("a,b\n1,2\n3,\"open\n4,5\n", o); },
+                      ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("orders.csv: line 3, column 2: unterminated") == 0u, msg);
+}
+
+BOOST_AUTO_TEST_CASE(ragged_rows_name_the_line) {
+  auto msg = error_of([] { (void)csv::parse("a,b,c\n1,2,3\n4,5\n"); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("<input>: line 3, column 3: row has 2 cells but the header has 3") == 0u,
+             msg);
+  msg = error_of([] { (void)csv::parse("a,b\n1,2\n3,4\n5,6,7\n"); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("<input>: line 4, column 3:") == 0u, msg);
+  error_of([] { (void)csv::parse("a,b\n1,2,\n"); }, ErrorCode::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(line_numbers_count_newlines_inside_quoted_cells) {
+  auto msg = error_of([] { (void)csv::parse("a,b\n\"x\ny\nz\",1\nshort\n"); },
+                      ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("line 5,") != std::string::npos, msg);
+}
+
+BOOST_AUTO_TEST_CASE(text_after_a_closing_quote_is_an_error) {
+  auto msg = error_of([] { (void)csv::parse("a,b\n\"x\"y,1\n"); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("line 2, column 1:") != std::string::npos, msg);
+}
+
+BOOST_AUTO_TEST_CASE(cell_not_fitting_its_declared_type_names_line_column_and_value) {
+  csv::ReadOptions o;
+  o.source_name = "in.csv";
+  o.schema.emplace("qty", ColumnType::int64);
+  auto msg =
+      error_of([&] { (void)csv::parse("id,qty\n1,2\n2,2.5\n", o); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg == "in.csv: line 3, column 2: '2.5' is not a valid int64 for column 'qty'");
+
+  for (auto [type, text] :
+       {std::pair{ColumnType::float64, "abc"}, std::pair{ColumnType::boolean, "1"},
+        std::pair{ColumnType::timestamp, "2024-02-30"},
+        std::pair{ColumnType::int64, "99999999999999999999"}, std::pair{ColumnType::int64, "\"\""},
+        std::pair{ColumnType::int64, " 1"}}) {
+    csv::ReadOptions typed;
+    typed.schema.emplace("v", type);
+    error_of([&] { (void)csv::parse(std::string("v\n") + text + "\n", typed); },
+             ErrorCode::invalid_argument);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(control_characters_in_a_bad_cell_are_escaped_in_the_message) {
+  csv::ReadOptions o;
+  o.schema.emplace("v", ColumnType::int64);
+  auto msg =
+      error_of([&] { (void)csv::parse("v\n\"1\n\x01\"\n", o); }, ErrorCode::invalid_argument);
+  BOOST_TEST(contains(msg, "'1\\n\\x01'"), msg);
+  BOOST_TEST(msg.find('\n') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(header_problems_are_errors) {
+  auto msg = error_of([] { (void)csv::parse("a,b,a\n1,2,3\n"); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("<input>: line 1, column 3:") == 0u, msg);
+  BOOST_TEST(contains(msg, "'a'"));
+  msg = error_of([] { (void)csv::parse("a,,c\n1,2,3\n"); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("line 1, column 2") != std::string::npos, msg);
+
+  csv::ReadOptions o;
+  o.schema.emplace("price", ColumnType::float64);
+  msg = error_of([&] { (void)csv::parse("a,b\n1,2\n", o); }, ErrorCode::invalid_argument);
+  BOOST_TEST(contains(msg, "'price'"), msg);
+  BOOST_TEST(contains(msg, "'a', 'b'"), msg);
+}
+
+BOOST_AUTO_TEST_CASE(read_file_reads_and_names_the_file_in_errors) {
+  bdp::test::TempDir dir;
+  auto good = dir / "good.csv";
+  bdp::test::write_file(good, "x,y\n1,a\n2,b\n");
+  auto t = csv::read_file(good);
+  BOOST_TEST(t->num_rows() == 2u);
+  BOOST_TEST(t->column("y").string_at(1) == "b");
+
+  auto bad = dir / "bad.csv";
+  bdp::test::write_file(bad, "x,y\n1\n");
+  auto msg = error_of([&] { (void)csv::read_file(bad); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find(bad.string() + ": line 2") == 0u, msg);
+
+  msg = error_of([&] { (void)csv::read_file(dir / "missing.csv"); }, ErrorCode::not_found);
+  BOOST_TEST(contains(msg, "missing.csv"));
+  msg = error_of([&] { (void)csv::read_file(dir.path()); }, ErrorCode::io);
+  BOOST_TEST(contains(msg, dir.path().string()));
+}
+
+BOOST_AUTO_TEST_CASE(large_generated_table_round_trips) {
+  std::mt19937_64 rng(3);
+  TableBuilder b({{"id", ColumnType::int64},
+                  {"price", ColumnType::float64},
+                  {"name", ColumnType::string},
+                  {"flag", ColumnType::boolean},
+                  {"ts", ColumnType::timestamp}});
+  const char* words[] = {"plain", "with,comma", "with \"quote\"", "multi\nline", "", "\xc3\xa9"};
+  for (int i = 0; i < 5000; ++i) {
+    auto pick = rng() % 10;
+    if (pick == 0) {
+      b.append_row({std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{},
+                    std::monostate{}});
+      continue;
+    }
+    b.append_row(
+        {static_cast<std::int64_t>(rng()), static_cast<double>(rng() % 100000) / 7.0,
+         std::string(words[rng() % 6]), (rng() & 1) != 0,
+         static_cast<std::int64_t>(rng() % 4'000'000'000'000'000ULL) - 2'000'000'000'000'000});
+  }
+  round_trip(b.finish());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
