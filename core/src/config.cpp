@@ -1,1 +1,933 @@
-// placeholder: to be written
+// Layered configuration: parsing, schema checks, merging with provenance and
+// the per-stage storage plan. See bdp/config.hpp for the contract.
+#include <bdp/config.hpp>
+
+#include <bdp/sdk/error.hpp>
+#include <bdp/sdk/names.hpp>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/stream_parser.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <system_error>
+
+namespace bdp {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kStorageModes = "memory, persist, hybrid";
+constexpr std::string_view kCleanupPolicies = "keep_all, keep_latest, keep_none";
+
+[[noreturn]] void config_error(std::string message) {
+  throw Error(ErrorCode::config, message);
+}
+
+std::string in_quotes(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+// "a string", "an object", ... for "expected X, found Y" messages.
+std::string_view kind_name(const json::value& v) noexcept {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "a value";
+}
+
+// ---------------------------------------------------------------------------
+// Provenance tree: mirrors the merged document. Object members are keyed by
+// name; the elements of the top-level "stages" array are kept by index, so a
+// stage renamed by an override keeps its history.
+
+struct ProvNode {
+  std::optional<Provenance> leaf;  // set for leaves: scalars, arrays, empty objects
+  std::vector<std::string> keys;   // object member names, parallel to `children`
+  std::vector<ProvNode> children;  // object members, or the elements of "stages"
+
+  const ProvNode* find(std::string_view key) const {
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == key) return &children[i];
+    return nullptr;
+  }
+  ProvNode& child(std::string_view key) {
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == key) return children[i];
+    keys.emplace_back(key);
+    return children.emplace_back();
+  }
+  // The source of the first leaf in this subtree.
+  const Provenance* first_leaf() const {
+    if (leaf) return &*leaf;
+    for (const auto& c : children)
+      if (const auto* p = c.first_leaf()) return p;
+    return nullptr;
+  }
+};
+
+// Merges `src` into `dst`: objects member by member, anything else replaces.
+// Every leaf written gets `p`.
+void merge_value(json::value& dst, ProvNode& node, const json::value& src, const Provenance& p) {
+  if (src.is_object()) {
+    const auto& from = src.get_object();
+    if (!dst.is_object()) {
+      dst = json::object();
+      node = ProvNode{};
+    }
+    auto& to = dst.get_object();
+    if (from.empty()) {
+      if (to.empty()) node.leaf = p;
+      return;
+    }
+    node.leaf.reset();
+    for (const auto& member : from)
+      merge_value(to[member.key()], node.child(member.key()), member.value(), p);
+    return;
+  }
+  dst = src;
+  node = ProvNode{};
+  node.leaf = p;
+}
+
+// Merges a stage object: its "storage" block is the stage layer unless the
+// values come from a runtime override.
+void merge_stage(json::object& dst, ProvNode& node, const json::object& src, const Provenance& p) {
+  node.leaf.reset();
+  for (const auto& member : src) {
+    Provenance use = p;
+    if (member.key() == "storage" && p.layer != ConfigLayer::runtime)
+      use.layer = ConfigLayer::stage;
+    merge_value(dst[member.key()], node.child(member.key()), member.value(), use);
+  }
+  if (dst.empty()) node.leaf = p;
+}
+
+// Merges a top-level document. "stages" replaces as a whole (it is an array);
+// the stages' leaves are recorded per element.
+void merge_root(json::object& doc, ProvNode& root, const json::object& src, const Provenance& p) {
+  for (const auto& member : src) {
+    if (member.key() == "stages" && member.value().is_array()) {
+      const auto& stages = member.value().get_array();
+      json::array copy;
+      ProvNode& node = root.child("stages");
+      node = ProvNode{};
+      for (const auto& stage : stages) {
+        ProvNode& element = node.children.emplace_back();
+        json::object merged;
+        if (stage.is_object()) merge_stage(merged, element, stage.get_object(), p);
+        copy.emplace_back(std::move(merged));
+      }
+      if (stages.empty()) node.leaf = p;
+      doc["stages"] = std::move(copy);
+      continue;
+    }
+    merge_value(doc[member.key()], root.child(member.key()), member.value(), p);
+  }
+}
+
+const json::array* stages_of(const json::object& doc) {
+  const auto* v = doc.if_contains("stages");
+  return v && v->is_array() ? &v->get_array() : nullptr;
+}
+
+std::string stage_name_at(const json::array& stages, std::size_t i) {
+  if (const auto* obj = stages[i].if_object())
+    if (const auto* name = obj->if_contains("name"))
+      if (name->is_string()) return std::string(name->get_string());
+  return {};
+}
+
+// Walks the merged document in order, emitting every leaf with its provenance.
+void walk(const json::value& v, const ProvNode& node, const std::string& path,
+          std::vector<std::pair<std::string, Provenance>>& out) {
+  if (v.is_object() && !v.get_object().empty()) {
+    for (const auto& member : v.get_object()) {
+      const ProvNode* child = node.find(member.key());
+      if (!child) continue;
+      walk(member.value(), *child, path + "." + std::string(member.key()), out);
+    }
+    return;
+  }
+  if (node.leaf) out.emplace_back(path, *node.leaf);
+}
+
+void walk_root(const json::object& doc, const ProvNode& root,
+               std::vector<std::pair<std::string, Provenance>>& out) {
+  for (const auto& member : doc) {
+    const ProvNode* node = root.find(member.key());
+    if (!node) continue;
+    std::string key(member.key());
+    if (key == "stages" && member.value().is_array() && !member.value().get_array().empty()) {
+      const auto& stages = member.value().get_array();
+      for (std::size_t i = 0; i < stages.size() && i < node->children.size(); ++i)
+        walk(stages[i], node->children[i], "stages." + stage_name_at(stages, i), out);
+      continue;
+    }
+    walk(member.value(), *node, key, out);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Schema checks. One Validator checks one layer on its own (`merged` false:
+// every error names that layer's source) or the merged document (`merged`
+// true: an error names the source that set the offending value, found
+// through the provenance tree, and the cross references are checked too:
+// backends named by storage settings exist and name a plugin).
+
+struct Where {
+  std::string path;                // the key path shown in messages
+  const ProvNode* node = nullptr;  // merged mode: provenance of this value, when known
+  std::string source;              // the file, "--set" or "api" to name
+};
+
+class Validator {
+ public:
+  Validator(bool merged, std::string source, const ProvNode* root)
+      : merged_(merged), source_(std::move(source)), root_(root) {}
+
+  void document(const json::object& doc) {
+    Where top{"", root_, source_};
+    if (merged_) collect_backends(doc);
+    for (const auto& member : doc) {
+      Where w = child(top, member.key());
+      const auto& v = member.value();
+      std::string_view key = member.key();
+      if (key == "project" || key == "description") {
+        string(v, w);
+      } else if (key == "plugin_paths") {
+        string_array(v, w);
+      } else if (key == "storage_strategy") {
+        strategy(v, w);
+      } else if (key == "backends") {
+        backends(v, w);
+      } else if (key == "stages") {
+        stages(v, w);
+      } else {
+        unknown(w, "project, description, plugin_paths, storage_strategy, backends, stages");
+      }
+    }
+  }
+
+  // A stage as addressed by an override ("stages.<name>..."): types only.
+  void partial_stage(const json::value& v, const std::string& path) {
+    Where w{path, nullptr, source_};
+    const auto& obj = object(v, w);
+    if (const auto* name = obj.if_contains("name")) stage_name(*name, child(w, "name"));
+    stage_members(obj, w, nullptr, {}, {});
+  }
+
+ private:
+  Where child(const Where& w, std::string_view key) const {
+    Where c;
+    c.path = w.path.empty() ? std::string(key) : w.path + "." + std::string(key);
+    c.node = w.node ? w.node->find(key) : nullptr;
+    c.source = w.source;
+    if (merged_ && c.node)
+      if (const auto* p = c.node->first_leaf()) c.source = p->source;
+    return c;
+  }
+  static Where item(const Where& w, std::size_t i) {
+    return Where{w.path + "[" + std::to_string(i) + "]", nullptr, w.source};
+  }
+
+  [[noreturn]] void fail(const Where& w, std::string_view problem) const {
+    config_error(w.source + ": " + w.path + ": " + std::string(problem));
+  }
+  [[noreturn]] void wrong_type(const Where& w, std::string_view expected,
+                               const json::value& v) const {
+    fail(w, "expected " + std::string(expected) + ", found " + std::string(kind_name(v)));
+  }
+  [[noreturn]] void unknown(const Where& w, std::string_view allowed) const {
+    fail(w, "unknown key (allowed: " + std::string(allowed) + ")");
+  }
+
+  const json::object& object(const json::value& v, const Where& w) const {
+    if (!v.is_object()) wrong_type(w, "an object", v);
+    return v.get_object();
+  }
+  std::string_view string(const json::value& v, const Where& w) const {
+    if (!v.is_string()) wrong_type(w, "a string", v);
+    return v.get_string();
+  }
+  void boolean(const json::value& v, const Where& w) const {
+    if (!v.is_bool()) wrong_type(w, "a boolean", v);
+  }
+  const json::array& string_array(const json::value& v, const Where& w) const {
+    if (!v.is_array()) wrong_type(w, "an array of strings", v);
+    const auto& arr = v.get_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) string(arr[i], item(w, i));
+    return arr;
+  }
+  void unsigned_integer(const json::value& v, const Where& w) const {
+    if (v.is_uint64()) return;
+    if (v.is_int64()) {
+      if (v.get_int64() < 0)
+        fail(w, "expected a non-negative integer, found " + std::to_string(v.get_int64()));
+      return;
+    }
+    if (v.is_double()) {
+      double d = v.get_double();
+      if (d >= 0 && d < 18446744073709551616.0 && std::trunc(d) == d) return;
+      fail(w, std::string("expected a non-negative integer, found ") +
+                  (d < 0                ? "a negative number"
+                   : std::trunc(d) != d ? "a fractional number"
+                                        : "a number above 2^64-1"));
+    }
+    wrong_type(w, "a non-negative integer", v);
+  }
+  void cleanup_policy(const json::value& v, const Where& w) const {
+    parse_cleanup_policy(string(v, w), w.source + ": " + w.path);
+  }
+  void backend_ref(const json::value& v, const Where& w) const {
+    auto name = string(v, w);
+    if (!merged_) return;
+    if (std::find(backend_names_.begin(), backend_names_.end(), name) != backend_names_.end())
+      return;
+    fail(w, "backend " + in_quotes(name) + " is not defined under \"backends\" (defined: " +
+                (backend_names_.empty() ? std::string("none") : join(backend_names_)) + ")");
+  }
+
+  void collect_backends(const json::object& doc) {
+    if (const auto* b = doc.if_contains("backends"); b && b->is_object())
+      for (const auto& member : b->get_object()) backend_names_.emplace_back(member.key());
+  }
+
+  void strategy(const json::value& v, const Where& w) const {
+    for (const auto& member : object(v, w)) {
+      Where c = child(w, member.key());
+      std::string_view key = member.key();
+      const auto& value = member.value();
+      if (key == "mode") {
+        parse_storage_mode(string(value, c), c.source + ": " + c.path);
+      } else if (key == "persist_intermediate_results") {
+        boolean(value, c);
+      } else if (key == "stages_to_persist") {
+        string_array(value, c);
+      } else if (key == "cleanup_policy") {
+        cleanup_policy(value, c);
+      } else if (key == "backend") {
+        backend_ref(value, c);
+      } else if (key == "max_memory_bytes") {
+        unsigned_integer(value, c);
+      } else {
+        unknown(c,
+                "mode, persist_intermediate_results, stages_to_persist, cleanup_policy, "
+                "backend, max_memory_bytes");
+      }
+    }
+  }
+
+  void backends(const json::value& v, const Where& w) const {
+    for (const auto& member : object(v, w)) {
+      Where c = child(w, member.key());
+      if (!is_valid_name(member.key())) name_error(c, "backend name", member.key());
+      const auto& block = object(member.value(), c);
+      if (const auto* plugin = block.if_contains("plugin")) {
+        Where pw = child(c, "plugin");
+        auto name = string(*plugin, pw);
+        if (!is_valid_name(name)) name_error(pw, "plugin name", name);
+      } else if (merged_) {
+        fail(child(c, "plugin"),
+             "missing required key (the plugin providing this backend, "
+             "e.g. \"csv\" for the library bdp_csv)");
+      }
+    }
+  }
+
+  // Reports an invalid name with validate_name's explanation.
+  [[noreturn]] void name_error(const Where& w, std::string_view what, std::string_view name) const {
+    try {
+      validate_name(what, name);
+    } catch (const Error& e) {
+      fail(w, e.what());
+    }
+    fail(w, "invalid " + std::string(what) + " " + in_quotes(name));
+  }
+
+  std::string_view stage_name(const json::value& v, const Where& w) const {
+    auto name = string(v, w);
+    if (!is_valid_name(name)) name_error(w, "stage name", name);
+    return name;
+  }
+
+  void stages(const json::value& v, const Where& w) const {
+    if (!v.is_array()) wrong_type(w, "an array", v);
+    const auto& arr = v.get_array();
+    std::vector<std::string> all;  // every stage's name, "" when it has none
+    for (std::size_t i = 0; i < arr.size(); ++i) all.push_back(stage_name_at(arr, i));
+    std::vector<std::string> earlier;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      Where sw = item(w, i);
+      if (w.node && i < w.node->children.size()) {
+        sw.node = &w.node->children[i];
+        if (merged_)
+          if (const auto* p = sw.node->first_leaf()) sw.source = p->source;
+      }
+      const auto& obj = object(arr[i], sw);
+      const auto* name = obj.if_contains("name");
+      if (!name) fail(child(sw, "name"), "missing required key");
+      auto n = stage_name(*name, child(sw, "name"));
+      auto dup = std::find(earlier.begin(), earlier.end(), n);
+      if (dup != earlier.end())
+        fail(child(sw, "name"), "duplicate stage name " + in_quotes(n) +
+                                    " (already used by stages[" +
+                                    std::to_string(dup - earlier.begin()) + "])");
+      sw.path = w.path + "." + std::string(n);
+      if (!obj.contains("processor")) fail(child(sw, "processor"), "missing required key");
+      stage_members(obj, sw, &earlier, all, std::string(n));
+      earlier.emplace_back(n);
+    }
+  }
+
+  // The members of a stage. With `earlier` set (a whole stages array), inputs
+  // must name earlier stages; `all` holds every stage's name.
+  void stage_members(const json::object& obj, const Where& w,
+                     const std::vector<std::string>* earlier, const std::vector<std::string>& all,
+                     const std::string& self) const {
+    for (const auto& member : obj) {
+      Where c = child(w, member.key());
+      std::string_view key = member.key();
+      const auto& value = member.value();
+      if (key == "name") {
+        // checked by the caller
+      } else if (key == "processor") {
+        if (string(value, c).empty()) fail(c, "must not be empty");
+      } else if (key == "inputs") {
+        const auto& inputs = string_array(value, c);
+        if (earlier)
+          for (const auto& input : inputs) check_input(input.get_string(), c, *earlier, all, self);
+      } else if (key == "params") {
+        object(value, c);
+      } else if (key == "storage") {
+        stage_storage(value, c);
+      } else {
+        unknown(c, "name, processor, inputs, params, storage");
+      }
+    }
+  }
+
+  void check_input(std::string_view input, const Where& w, const std::vector<std::string>& earlier,
+                   const std::vector<std::string>& all, const std::string& self) const {
+    if (std::find(earlier.begin(), earlier.end(), input) != earlier.end()) return;
+    if (input == self) fail(w, "a stage cannot be its own input");
+    if (std::find(all.begin(), all.end(), input) != all.end())
+      fail(w, in_quotes(input) + " is a later stage; inputs must name earlier stages");
+    fail(w, in_quotes(input) + " is not a stage (earlier stages: " +
+                (earlier.empty() ? std::string("none") : join(earlier)) + ")");
+  }
+
+  void stage_storage(const json::value& v, const Where& w) const {
+    for (const auto& member : object(v, w)) {
+      Where c = child(w, member.key());
+      std::string_view key = member.key();
+      if (key == "persist") {
+        boolean(member.value(), c);
+      } else if (key == "backend") {
+        backend_ref(member.value(), c);
+      } else if (key == "cleanup_policy") {
+        cleanup_policy(member.value(), c);
+      } else {
+        unknown(c, "persist, backend, cleanup_policy");
+      }
+    }
+  }
+
+  bool merged_;
+  std::string source_;
+  const ProvNode* root_;
+  std::vector<std::string> backend_names_;
+};
+
+// ---------------------------------------------------------------------------
+// Reading the merged document into the typed Config.
+
+std::uint64_t to_uint64(const json::value& v) {
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64()) return static_cast<std::uint64_t>(v.get_int64());
+  return static_cast<std::uint64_t>(v.get_double());
+}
+
+std::vector<std::string> strings_of(const json::value& v) {
+  std::vector<std::string> out;
+  for (const auto& item : v.get_array()) out.emplace_back(item.get_string());
+  return out;
+}
+
+std::string string_member(const json::object& obj, std::string_view key) {
+  const auto* v = obj.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    auto dot = path.find('.', start);
+    out.emplace_back(path.substr(start, dot == std::string_view::npos ? path.npos : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+// {"a": {"b": value}} for segments a, b.
+json::value nest(const std::vector<std::string>& segments, std::size_t first, json::value value) {
+  for (std::size_t i = segments.size(); i-- > first;) {
+    json::object obj;
+    obj[segments[i]] = std::move(value);
+    value = std::move(obj);
+  }
+  return value;
+}
+
+std::filesystem::path absolute_dir(const std::filesystem::path& dir) {
+  if (dir.empty()) return std::filesystem::current_path();
+  return std::filesystem::absolute(dir).lexically_normal();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+std::string_view to_string(ConfigLayer layer) noexcept {
+  switch (layer) {
+    case ConfigLayer::global:
+      return "global";
+    case ConfigLayer::project:
+      return "project";
+    case ConfigLayer::stage:
+      return "stage";
+    case ConfigLayer::runtime:
+      return "runtime";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(StorageMode mode) noexcept {
+  switch (mode) {
+    case StorageMode::memory:
+      return "memory";
+    case StorageMode::persist:
+      return "persist";
+    case StorageMode::hybrid:
+      return "hybrid";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(CleanupPolicy policy) noexcept {
+  switch (policy) {
+    case CleanupPolicy::keep_all:
+      return "keep_all";
+    case CleanupPolicy::keep_latest:
+      return "keep_latest";
+    case CleanupPolicy::keep_none:
+      return "keep_none";
+  }
+  return "unknown";
+}
+
+namespace {
+[[noreturn]] void bad_enum(std::string_view text, std::string_view where,
+                           std::string_view allowed) {
+  std::string message(where);
+  if (!message.empty()) message += ": ";
+  message += "invalid value " + in_quotes(text) + " (allowed: " + std::string(allowed) + ")";
+  config_error(std::move(message));
+}
+}  // namespace
+
+StorageMode parse_storage_mode(std::string_view text, std::string_view where) {
+  for (auto mode : {StorageMode::memory, StorageMode::persist, StorageMode::hybrid})
+    if (to_string(mode) == text) return mode;
+  bad_enum(text, where, kStorageModes);
+}
+
+CleanupPolicy parse_cleanup_policy(std::string_view text, std::string_view where) {
+  for (auto policy :
+       {CleanupPolicy::keep_all, CleanupPolicy::keep_latest, CleanupPolicy::keep_none})
+    if (to_string(policy) == text) return policy;
+  bad_enum(text, where, kCleanupPolicies);
+}
+
+// ---------------------------------------------------------------------------
+
+boost::json::value parse_json_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  auto status = std::filesystem::status(file, ec);
+  if (!std::filesystem::exists(status))
+    throw Error(ErrorCode::not_found, file.string() + ": file not found");
+  if (std::filesystem::is_directory(status))
+    throw Error(ErrorCode::io, file.string() + ": is a folder, expected a JSON file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw Error(ErrorCode::io, file.string() + ": cannot open: " + std::strerror(errno));
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw Error(ErrorCode::io, file.string() + ": read failed");
+  const std::string text = std::move(buffer).str();
+
+  json::stream_parser parser;
+  json::error_code jec;
+  std::size_t offset = parser.write(text.data(), text.size(), jec);
+  if (!jec) {
+    parser.finish(jec);
+    offset = text.size();
+  }
+  if (jec) {
+    offset = std::min(offset, text.size());
+    std::size_t line = 1;
+    std::size_t line_start = 0;
+    for (std::size_t i = 0; i < offset; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+    }
+    std::string reason = jec.message();
+    if (offset < text.size()) {
+      reason += " at " + in_quotes(std::string_view(&text[offset], 1));
+    } else {
+      reason += " (unexpected end of file)";
+    }
+    config_error(file.string() + ":" + std::to_string(line) + ":" +
+                 std::to_string(offset - line_start + 1) + ": malformed JSON: " + reason);
+  }
+  return parser.release();
+}
+
+// ---------------------------------------------------------------------------
+
+const Provenance* Config::provenance(std::string_view key_path) const {
+  for (const auto& [path, provenance] : explain_)
+    if (path == key_path) return &provenance;
+  return nullptr;
+}
+
+const StageConfig* Config::find_stage(std::string_view name) const noexcept {
+  for (const auto& stage : stages)
+    if (stage.name == name) return &stage;
+  return nullptr;
+}
+
+std::filesystem::path Config::resolve_path(std::string_view path) const {
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return p.lexically_normal();
+  return (base_dir / p).lexically_normal();
+}
+
+// ---------------------------------------------------------------------------
+
+namespace {
+json::object require_object(json::value value, const std::string& source) {
+  if (!value.is_object())
+    config_error(source + ": expected a JSON object at the top level, found " +
+                 std::string(kind_name(value)));
+  return std::move(value.get_object());
+}
+}  // namespace
+
+ConfigResolver::ConfigResolver() {
+  auto file = default_defaults_file();
+  try {
+    set_defaults_file(file);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) throw;
+    throw Error(ErrorCode::not_found,
+                file.string() +
+                    ": bdp defaults file not found (set BDP_DEFAULTS to its path, or reinstall)");
+  }
+}
+
+std::filesystem::path ConfigResolver::default_defaults_file() {
+  if (const char* env = std::getenv("BDP_DEFAULTS"); env && *env) return env;
+  std::filesystem::path library = boost::dll::this_line_location();
+  return (library.parent_path() / ".." / "share" / "bdp" / "defaults.json").lexically_normal();
+}
+
+void ConfigResolver::set_defaults_file(const std::filesystem::path& file) {
+  global_ = Layer{require_object(parse_json_file(file), file.string()), file.string()};
+}
+
+void ConfigResolver::set_defaults(boost::json::object document, std::string source) {
+  global_ = Layer{std::move(document), std::move(source)};
+}
+
+void ConfigResolver::set_project_file(const std::filesystem::path& file) {
+  auto document = require_object(parse_json_file(file), file.string());
+  project_ = Layer{std::move(document), file.string()};
+  project_file_ = std::filesystem::absolute(file).lexically_normal();
+  base_dir_ = project_file_.parent_path();
+}
+
+void ConfigResolver::set_project(boost::json::object document, std::string source,
+                                 std::filesystem::path base_dir) {
+  project_ = Layer{std::move(document), std::move(source)};
+  project_file_.clear();
+  base_dir_ = absolute_dir(base_dir);
+}
+
+void ConfigResolver::add_override(std::string_view assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    config_error("--set: malformed override " + in_quotes(assignment) +
+                 ": expected key.path=value");
+  std::string key(assignment.substr(0, eq));
+  std::string_view text = assignment.substr(eq + 1);
+  json::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec) value = json::string(text);
+  add_override(std::move(key), std::move(value), "--set");
+}
+
+void ConfigResolver::add_override(std::string key_path, boost::json::value value,
+                                  std::string source) {
+  auto segments = split_path(key_path);
+  if (key_path.empty() ||
+      std::any_of(segments.begin(), segments.end(), [](const auto& s) { return s.empty(); }))
+    config_error(source + ": malformed override key " + in_quotes(key_path) +
+                 ": expected dot-separated keys such as storage_strategy.mode");
+  overrides_.emplace_back(std::move(key_path), std::move(value));
+  override_sources_.push_back(std::move(source));
+}
+
+Config ConfigResolver::resolve() const {
+  Config config;
+  json::object doc;
+  ProvNode root;
+
+  // Global and project layers: each checked on its own, then merged.
+  Validator(false, global_.source, nullptr).document(global_.document);
+  merge_root(doc, root, global_.document, Provenance{ConfigLayer::global, global_.source});
+  if (project_) {
+    Validator(false, project_->source, nullptr).document(project_->document);
+    merge_root(doc, root, project_->document, Provenance{ConfigLayer::project, project_->source});
+  }
+
+  // Runtime overrides, in the order given.
+  for (std::size_t i = 0; i < overrides_.size(); ++i) {
+    const auto& [key, value] = overrides_[i];
+    const auto& source = override_sources_[i];
+    Provenance p{ConfigLayer::runtime, source};
+    auto segments = split_path(key);
+    if (segments[0] == "stages" && segments.size() > 1) {
+      // "stages.<name>.rest": the longest stage name that matches, so stage
+      // names containing dots can be addressed too.
+      std::string rest = key.substr(std::string_view("stages.").size());
+      const json::array* stages = stages_of(doc);
+      std::vector<std::string> names;
+      std::size_t found = 0;
+      std::string name;
+      if (stages) {
+        for (std::size_t s = 0; s < stages->size(); ++s) {
+          auto n = stage_name_at(*stages, s);
+          names.push_back(n);
+          bool matches = rest == n || (rest.size() > n.size() &&
+                                       rest.compare(0, n.size(), n) == 0 && rest[n.size()] == '.');
+          if (matches && n.size() > name.size()) {
+            name = n;
+            found = s;
+          }
+        }
+      }
+      if (name.empty()) {
+        config_error(source + ": " + key + ": no stage named " + in_quotes(split_path(rest)[0]) +
+                     " (stages: " + (names.empty() ? std::string("none") : join(names)) + ")");
+      }
+      std::vector<std::string> sub =
+          rest.size() > name.size() ? split_path(std::string_view(rest).substr(name.size() + 1))
+                                    : std::vector<std::string>{};
+      json::value partial = nest(sub, 0, value);
+      Validator(false, source, nullptr).partial_stage(partial, "stages." + name);
+      auto& stage = doc["stages"].get_array()[found].get_object();
+      merge_stage(stage, root.child("stages").children[found], partial.get_object(), p);
+    } else {
+      json::value partial = nest(segments, 0, value);
+      Validator(false, source, nullptr).document(partial.get_object());
+      merge_root(doc, root, partial.get_object(), p);
+    }
+    config.runtime_overrides[key] = value;
+  }
+
+  // Cross references over the merged document: stage order and names after
+  // overrides, backends named by storage settings, backends' plugins.
+  Validator(true, project_ ? project_->source : global_.source, &root).document(doc);
+
+  // The typed view.
+  config.file = project_file_;
+  config.base_dir = absolute_dir(base_dir_);
+  config.project = string_member(doc, "project");
+  config.description = string_member(doc, "description");
+  if (const auto* v = doc.if_contains("plugin_paths"))
+    for (const auto& p : strings_of(*v)) config.plugin_paths.push_back(config.resolve_path(p));
+
+  StorageStrategy& strategy = config.strategy;
+  json::object* strategy_doc = nullptr;
+  if (auto* v = doc.if_contains("storage_strategy")) strategy_doc = &v->get_object();
+  if (strategy_doc) {
+    if (const auto* v = strategy_doc->if_contains("mode"))
+      strategy.mode = parse_storage_mode(v->get_string(), "storage_strategy.mode");
+    if (const auto* v = strategy_doc->if_contains("persist_intermediate_results"))
+      strategy.persist_intermediate_results = v->get_bool();
+    if (const auto* v = strategy_doc->if_contains("stages_to_persist"))
+      strategy.stages_to_persist = strings_of(*v);
+    if (const auto* v = strategy_doc->if_contains("cleanup_policy"))
+      strategy.cleanup_policy =
+          parse_cleanup_policy(v->get_string(), "storage_strategy.cleanup_policy");
+    if (const auto* v = strategy_doc->if_contains("backend"))
+      strategy.backend = std::string(v->get_string());
+    if (auto* v = strategy_doc->if_contains("max_memory_bytes")) {
+      strategy.max_memory_bytes = to_uint64(*v);
+      if (v->is_double()) {  // 1e9 is shown as 1000000000, like an integer from the parser
+        if (strategy.max_memory_bytes <= std::numeric_limits<std::int64_t>::max())
+          *v = static_cast<std::int64_t>(strategy.max_memory_bytes);
+        else
+          *v = strategy.max_memory_bytes;
+      }
+    }
+  }
+
+  if (const auto* v = doc.if_contains("backends")) {
+    for (const auto& member : v->get_object()) {
+      BackendConfig backend;
+      backend.name = std::string(member.key());
+      backend.settings = member.value().get_object();
+      backend.plugin = string_member(backend.settings, "plugin");
+      config.backends.emplace(backend.name, std::move(backend));
+    }
+  }
+
+  // Where a strategy value came from; a built-in default when no layer set it.
+  const Provenance builtin{ConfigLayer::global, "built-in default"};
+  const ProvNode* strategy_node = root.find("storage_strategy");
+  auto strategy_prov = [&](std::string_view key) -> const Provenance* {
+    const ProvNode* n = strategy_node ? strategy_node->find(key) : nullptr;
+    return n && n->leaf ? &*n->leaf : nullptr;
+  };
+
+  if (auto* v = doc.if_contains("stages")) {
+    auto& stages = v->get_array();
+    ProvNode& stages_node = root.child("stages");
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      auto& obj = stages[i].get_object();
+      ProvNode& node = stages_node.children[i];
+      StageConfig stage;
+      stage.index = i;
+      stage.name = string_member(obj, "name");
+      stage.processor = string_member(obj, "processor");
+      if (const auto* in = obj.if_contains("inputs")) stage.inputs = strings_of(*in);
+      if (const auto* params = obj.if_contains("params")) stage.params = params->get_object();
+
+      const json::object* block = nullptr;
+      if (const auto* s = obj.if_contains("storage")) block = &s->get_object();
+      const ProvNode* block_node = node.find("storage");
+      auto stage_value =
+          [&](std::string_view key) -> std::pair<const json::value*, const Provenance*> {
+        const json::value* value = block ? block->if_contains(key) : nullptr;
+        const ProvNode* n = block_node ? block_node->find(key) : nullptr;
+        return {value, n && n->leaf ? &*n->leaf : nullptr};
+      };
+      // runtime stage value > runtime strategy value > stage block > strategy.
+      auto pick = [&](std::string_view key) -> std::pair<const json::value*, Provenance> {
+        auto [sv, sp] = stage_value(key);
+        const Provenance* gp = strategy_prov(key);
+        if (sv && sp && sp->layer == ConfigLayer::runtime) return {sv, *sp};
+        if (gp && gp->layer == ConfigLayer::runtime) return {nullptr, *gp};
+        if (sv) return {sv, sp ? *sp : builtin};
+        return {nullptr, gp ? *gp : builtin};
+      };
+
+      auto [backend_value, backend_prov] = pick("backend");
+      stage.plan.backend =
+          backend_value ? std::string(backend_value->get_string()) : strategy.backend;
+      auto [cleanup_value, cleanup_prov] = pick("cleanup_policy");
+      stage.plan.cleanup_policy = cleanup_value
+                                      ? parse_cleanup_policy(cleanup_value->get_string(), "")
+                                      : strategy.cleanup_policy;
+
+      Provenance persist_prov;
+      if (strategy.mode == StorageMode::memory) {
+        stage.plan.persist = false;
+        const auto* p = strategy_prov("mode");
+        persist_prov = p ? *p : builtin;
+      } else if (auto [pv, pp] = stage_value("persist"); pv) {
+        stage.plan.persist = pv->get_bool();
+        persist_prov = pp ? *pp : builtin;
+      } else {
+        const auto& list = strategy.stages_to_persist;
+        stage.plan.persist =
+            list.empty() || std::find(list.begin(), list.end(), stage.name) != list.end();
+        const auto* p = strategy_prov("stages_to_persist");
+        persist_prov = p ? *p : builtin;
+      }
+
+      // The effective storage replaces the stage's block in the document.
+      json::object effective;
+      effective["persist"] = stage.plan.persist;
+      effective["backend"] = stage.plan.backend;
+      effective["cleanup_policy"] = to_string(stage.plan.cleanup_policy);
+      obj["storage"] = std::move(effective);
+      ProvNode& storage_node = node.child("storage");
+      storage_node = ProvNode{};
+      storage_node.child("persist").leaf = persist_prov;
+      storage_node.child("backend").leaf = backend_prov;
+      storage_node.child("cleanup_policy").leaf = cleanup_prov;
+
+      config.stages.push_back(std::move(stage));
+    }
+  }
+
+  walk_root(doc, root, config.explain_);
+  config.document_ = std::move(doc);
+  return config;
+}
+
+}  // namespace bdp
