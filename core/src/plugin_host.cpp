@@ -89,10 +89,23 @@ bool is_plugin_file_name(const std::string& file, std::string* name) {
 
 }  // namespace
 
+// The process-wide plugin registry, the one piece of global mutable state:
+// every library that passed its checks, by absolute path. Libraries are
+// never unloaded: objects, tables and shared-pointer control blocks made by
+// plugin code may live anywhere in the process, for as long as it runs. The
+// registry is deliberately never destroyed, so nothing is unloaded at static
+// destruction either.
+struct Registry {
+  std::mutex mutex;
+  std::map<fs::path, std::shared_ptr<Loaded>> loaded;
+};
+Registry& registry() {
+  static Registry* instance = new Registry;  // never deleted, on purpose
+  return *instance;
+}
+
 struct PluginHost::Impl {
   std::vector<fs::path> search_paths;
-  std::mutex mutex;
-  std::map<fs::path, std::shared_ptr<Loaded>> loaded;  // by absolute path
 
   std::shared_ptr<Loaded> load(const fs::path& requested);
   std::vector<fs::path> candidates(std::string_view plugin) const;
@@ -102,9 +115,10 @@ std::shared_ptr<Loaded> PluginHost::Impl::load(const fs::path& requested) {
   std::error_code ec;
   fs::path file = fs::absolute(requested, ec);
   if (ec) file = requested;
+  Registry& reg = registry();
   {
-    std::lock_guard lock(mutex);
-    if (auto it = loaded.find(file); it != loaded.end()) return it->second;
+    std::lock_guard lock(reg.mutex);
+    if (auto it = reg.loaded.find(file); it != reg.loaded.end()) return it->second;
   }
   if (!fs::exists(file, ec)) {
     throw Error(ErrorCode::not_found, "plugin file " + file.string() + " does not exist");
@@ -185,8 +199,8 @@ std::shared_ptr<Loaded> PluginHost::Impl::load(const fs::path& requested) {
   detail::logger("bdp.plugins")
       ->debug("loaded {} plugin '{}' {} from {}", to_string(info.kind), info.name, info.version,
               file.string());
-  std::lock_guard lock(mutex);
-  auto [it, inserted] = loaded.emplace(file, entry);
+  std::lock_guard lock(reg.mutex);
+  auto [it, inserted] = reg.loaded.emplace(file, entry);
   return it->second;
 }
 
@@ -284,8 +298,8 @@ PluginInfo PluginHost::find(std::string_view plugin, PluginKind kind) {
 }
 
 namespace {
-// Calls the factory and hands back what it made, keeping the library loaded
-// for as long as the object lives.
+// Calls the factory and hands back what it made. (The library stays loaded
+// for the life of the process, see Registry.)
 template <class T>
 std::shared_ptr<T> create_from(const std::shared_ptr<Loaded>& lib, const CreateRequest& request,
                                std::unique_ptr<T> CreateResult::*member) {
@@ -300,7 +314,7 @@ std::shared_ptr<T> create_from(const std::shared_ptr<Loaded>& lib, const CreateR
   std::unique_ptr<T> object = std::move(result.*member);
   if (!object)
     throw Error(ErrorCode::plugin, "cannot create " + what + ": the factory made nothing");
-  return std::shared_ptr<T>(object.release(), [lib](T* p) { delete p; });
+  return std::shared_ptr<T>(std::move(object));
 }
 }  // namespace
 

@@ -163,7 +163,9 @@ BOOST_AUTO_TEST_CASE(service_records_runtime_overrides_as_decisions) {
   BOOST_TEST(process.decisions.at("stages.big.params.value").as_int64() == 10);
   BOOST_TEST(process.stages[1].decisions.at("params.value").as_int64() == 10);
   BOOST_TEST(process.stages[1].rows < 1000);
-  auto records = service.container().list_available_data(bdp::Query{.stage_name = "big"});
+  bdp::Query query;
+  query.stage_name = "big";
+  auto records = service.container().list_available_data(query);
   BOOST_REQUIRE_EQUAL(records.size(), 1u);
   BOOST_TEST(records[0].metadata.at("decisions").at("params.value").as_int64() == 10);
   BOOST_TEST(records[0].metadata.at("processor").as_string() == "filter");

@@ -6,8 +6,9 @@
 // then each entry of $BDP_PLUGIN_PATH (colon-separated), then the install's
 // plugin folder next to the core library (<libdir>/bdp/plugins). A library's
 // descriptor is read and checked before anything in it is called; a refusal
-// names the file, what was expected and what was found. A library stays
-// loaded for as long as the host or any object created from it lives.
+// names the file, what was expected and what was found. A library, once
+// loaded, stays loaded for the life of the process: objects and data made by
+// plugin code may outlive any host. Hosts share the loaded libraries.
 //
 // Thread-safety: all methods may be called from several threads at once.
 #pragma once
