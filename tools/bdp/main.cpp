@@ -270,8 +270,10 @@ int cmd_config_show(const std::string& file, const std::vector<std::string>& set
   std::vector<std::vector<std::string>> rows;
   for (const auto& [path, where] : config.explain()) {
     const boost::json::value* value = find_by_path(config.document(), path);
-    rows.push_back({path, value ? boost::json::serialize(*value) : std::string("-"),
-                    std::string(bdp::to_string(where.layer)), where.source});
+    std::string text = value ? boost::json::serialize(*value) : std::string("-");
+    constexpr std::size_t kMaxValue = 48;  // keep the table readable; `config show` has it all
+    if (text.size() > kMaxValue) text = text.substr(0, kMaxValue - 3) + "...";
+    rows.push_back({path, text, std::string(bdp::to_string(where.layer)), where.source});
   }
   print_table({"key", "value", "layer", "source"}, rows, {false, false, false, false});
   return kExitOk;
