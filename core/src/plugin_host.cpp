@@ -34,16 +34,6 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
 }
 }  // namespace detail
 
-std::string_view to_string(PluginKind kind) noexcept {
-  switch (kind) {
-    case PluginKind::backend:
-      return "backend";
-    case PluginKind::processor:
-      return "processor";
-  }
-  return "unknown";
-}
-
 namespace {
 
 // A library that passed its checks, with its descriptor copied out.

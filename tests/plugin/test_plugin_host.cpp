@@ -18,27 +18,11 @@ namespace fs = std::filesystem;
 using bdp::ErrorCode;
 using bdp::PluginHost;
 using bdp::PluginKind;
+using bdp::test::expect_error;
 
 namespace {
 
 const boost::json::object kNoSettings;
-
-// Runs `body`, expecting a bdp::Error with `code` whose message contains
-// every one of `parts`.
-template <class Body>
-void expect_error(Body&& body, ErrorCode code, const std::vector<std::string>& parts) {
-  try {
-    body();
-  } catch (const bdp::Error& e) {
-    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code), "code of: " << e.what());
-    for (const auto& part : parts) {
-      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos,
-                 "'" << part << "' missing in: " << e.what());
-    }
-    return;
-  }
-  BOOST_FAIL("no bdp::Error thrown");
-}
 
 fs::path fixture(const std::string& name) {
   return bdp::test::fixture_plugin_dir() / ("libbdp_" + name + ".so");

@@ -2,6 +2,10 @@
 // the build tree, running the CLI.
 #pragma once
 
+#include <bdp/sdk/error.hpp>
+
+#include <boost/test/unit_test.hpp>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -49,5 +53,22 @@ struct CommandResult {
 // entries "KEY=VALUE", capturing stdout and stderr. No shell is involved.
 CommandResult run_command(const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {});
+
+// Runs `body`, expecting a bdp::Error with `code` whose message contains
+// every one of `parts`; a test failure otherwise.
+template <class Body>
+void expect_error(Body&& body, ErrorCode code, const std::vector<std::string>& parts) {
+  try {
+    body();
+  } catch (const Error& e) {
+    BOOST_TEST(to_string(e.code()) == to_string(code), "code of: " << e.what());
+    for (const auto& part : parts) {
+      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos,
+                 "'" << part << "' missing in: " << e.what());
+    }
+    return;
+  }
+  BOOST_ERROR("no bdp::Error(" << to_string(code) << ") thrown");
+}
 
 }  // namespace bdp::test

@@ -14,21 +14,7 @@
 namespace {
 
 using bdp::ErrorCode;
-
-template <class Body>
-void expect_error(Body&& body, ErrorCode code, const std::vector<std::string>& parts) {
-  try {
-    body();
-  } catch (const bdp::Error& e) {
-    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code), "code of: " << e.what());
-    for (const auto& part : parts) {
-      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos,
-                 "'" << part << "' missing in: " << e.what());
-    }
-    return;
-  }
-  BOOST_FAIL("no bdp::Error thrown");
-}
+using bdp::test::expect_error;
 
 bdp::TablePtr table_of(std::int64_t rows) {
   bdp::TableBuilder builder({{"id", bdp::ColumnType::int64}});
