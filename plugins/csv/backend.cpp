@@ -1,0 +1,326 @@
+#include "backend.hpp"
+
+#include <bdp/sdk/checksum.hpp>
+#include <bdp/sdk/csv.hpp>
+#include <bdp/sdk/error.hpp>
+#include <bdp/sdk/json.hpp>
+#include <bdp/sdk/names.hpp>
+#include <bdp/sdk/time.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <system_error>
+#include <utility>
+
+#include <unistd.h>
+
+namespace bdp::csv_backend {
+
+namespace json = boost::json;
+
+namespace {
+
+void validate_key(std::string_view process, std::string_view stage, std::string_view entity) {
+  validate_name("process id", process);
+  validate_name("stage name", stage);
+  validate_name("entity name", entity);
+}
+
+std::string describe(const RecordInfo& r) {
+  return "record " + r.id + " (" + r.process_id + "/" + r.stage_name + "/" + r.entity_name + " v" +
+         std::to_string(r.version) + ")";
+}
+
+}  // namespace
+
+CsvBackend::CsvBackend(std::string_view instance, const json::object& settings,
+                       const std::filesystem::path& base_dir)
+    : index_(Layout{}) {
+  const std::string prefix = "backends." + std::string(instance) + ".";
+  std::string root;
+  for (const auto& kv : settings) {
+    const std::string key(kv.key());
+    if (key == "plugin") continue;
+    if (key == "root") {
+      if (!kv.value().is_string() || kv.value().get_string().empty()) {
+        throw Error(ErrorCode::config,
+                    prefix + "root: expected a folder name as a non-empty string");
+      }
+      root = std::string(kv.value().get_string());
+      continue;
+    }
+    throw Error(ErrorCode::config,
+                prefix + key + ": unknown key for the csv backend (it takes \"root\")");
+  }
+  if (root.empty()) {
+    throw Error(ErrorCode::config,
+                prefix + "root: missing; the csv backend needs the folder to keep its files in");
+  }
+  std::filesystem::path path(root);
+  if (path.is_relative()) path = base_dir / path;
+  layout_.root = path.lexically_normal();
+  if (layout_.root.filename().empty()) layout_.root = layout_.root.parent_path();
+  index_ = Index(layout_);
+  make_dirs(layout_.root);
+  make_dirs(layout_.processes_dir());
+  lock_ = std::make_unique<FileLock>(layout_.lock_file());
+  LockGuard guard(*lock_, true);
+  index_.refresh(true);
+}
+
+std::string CsvBackend::location() const {
+  return layout_.root.string();
+}
+
+std::unique_ptr<LockGuard> CsvBackend::read_locked() {
+  auto guard = std::make_unique<LockGuard>(*lock_, false);
+  if (index_.refresh(false)) return guard;
+  guard.reset();
+  guard = std::make_unique<LockGuard>(*lock_, true);
+  index_.refresh(true);
+  return guard;
+}
+
+RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload) {
+  validate_key(request.process_id, request.stage_name, request.entity_name);
+  RecordInfo record;
+  record.process_id = request.process_id;
+  record.stage_name = request.stage_name;
+  record.entity_name = request.entity_name;
+  record.storage_type = StorageType::reference;
+  record.metadata = request.metadata;
+  record.kind = payload.kind();
+  // Format and checksum outside the lock: the expensive part.
+  std::string text;
+  if (payload.is_table()) {
+    const Table& table = *payload.table();
+    record.schema = table.schema();
+    record.row_count = static_cast<std::int64_t>(table.num_rows());
+    csv::write(table, text);
+  } else {
+    text = json::serialize(payload.json());
+  }
+  record.size_bytes = static_cast<std::int64_t>(text.size());
+  record.checksum = checksum_text(text);
+
+  const fs::path dir =
+      layout_.entity_dir(request.process_id, request.stage_name, request.entity_name);
+  std::lock_guard threads(mutex_);
+  LockGuard guard(*lock_, true);
+  index_.refresh(true);
+  record.version =
+      index_.next_version(key_of(record.process_id, record.stage_name, record.entity_name));
+  record.id = id_of(record.process_id, record.stage_name, record.entity_name, record.version);
+  record.created_at = now_micros();
+  const fs::path data = dir / data_name(record.version, record.kind);
+  const fs::path sidecar = dir / sidecar_name(record.version);
+  record.data_reference = data.string();
+
+  make_dirs(dir);
+  index_.append(json::object{{"op", "begin"},
+                             {"process_id", record.process_id},
+                             {"stage_name", record.stage_name},
+                             {"entity_name", record.entity_name},
+                             {"version", record.version}},
+                false);
+  try {
+    write_synced(temp_of(data), text);
+    if (::rename(temp_of(data).c_str(), data.c_str()) != 0) {
+      fail_os("cannot rename into", data, errno);
+    }
+    json::object side = index_.record_json(record);
+    side["format"] = "bdp-csv/1";
+    write_synced(temp_of(sidecar), to_pretty_json(side) + "\n");
+    if (::rename(temp_of(sidecar).c_str(), sidecar.c_str()) != 0) {
+      fail_os("cannot rename into", sidecar, errno);
+    }
+    sync_dir(dir);  // both renames durable before the "add" commits them
+    index_.append(json::object{{"op", "add"}, {"record", index_.record_json(record)}}, true);
+  } catch (const Error&) {
+    // Undo what is on disk so earlier records and this key's next version
+    // are unaffected. Failures here leave the "begin" pending, which the
+    // next writer settles; the original error is what the caller needs.
+    ::unlink(temp_of(data).c_str());
+    ::unlink(temp_of(sidecar).c_str());
+    ::unlink(sidecar.c_str());
+    ::unlink(data.c_str());
+    try {
+      index_.append(json::object{{"op", "abort"}, {"id", record.id}}, true);
+    } catch (const Error&) {
+      // Settled by the next refresh under the lock (see Index::settle).
+    }
+    throw;
+  }
+  index_.added(record);
+  return record;
+}
+
+Payload CsvBackend::retrieve(const RecordInfo& record) {
+  validate_key(record.process_id, record.stage_name, record.entity_name);
+  const fs::path dir = layout_.entity_dir(record.process_id, record.stage_name, record.entity_name);
+  const fs::path sidecar = dir / sidecar_name(record.version);
+  std::string side_text;
+  try {
+    side_text = read_whole(sidecar, "sidecar");
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) throw;
+    throw Error(ErrorCode::not_found, describe(record) + " is not stored: its sidecar '" +
+                                          sidecar.string() + "' does not exist");
+  }
+  json::error_code ec;
+  json::value side_json = json::parse(side_text, ec);
+  if (ec) {
+    throw Error(ErrorCode::corrupt, "malformed sidecar '" + sidecar.string() +
+                                        "': " + ec.message() + " (" + describe(record) + ")");
+  }
+  const RecordInfo stored = index_.record_from_json(side_json, sidecar.string());
+  if (!record.id.empty() && stored.id != record.id) {
+    throw Error(ErrorCode::not_found, describe(record) + " is not stored: '" + sidecar.string() +
+                                          "' holds record " + stored.id);
+  }
+  const fs::path data = dir / data_name(stored.version, stored.kind);
+  const std::string text = read_whole(data, "data file");
+  if (static_cast<std::int64_t>(text.size()) != stored.size_bytes) {
+    throw Error(ErrorCode::corrupt, "data file '" + data.string() + "' has " +
+                                        std::to_string(text.size()) + " bytes, its sidecar says " +
+                                        std::to_string(stored.size_bytes) +
+                                        ": it was truncated or changed");
+  }
+  const std::string sum = checksum_text(text);
+  if (sum != stored.checksum) {
+    throw Error(ErrorCode::corrupt, "data file '" + data.string() + "' has checksum " + sum +
+                                        ", its sidecar says " + stored.checksum +
+                                        ": it was changed");
+  }
+  if (stored.kind == PayloadKind::json) {
+    json::value value = json::parse(text, ec);
+    if (ec) {
+      throw Error(ErrorCode::corrupt,
+                  "data file '" + data.string() + "' is not valid JSON: " + ec.message());
+    }
+    return Payload(std::move(value));
+  }
+  csv::ReadOptions options;
+  options.source_name = data.string();
+  for (const auto& f : stored.schema) options.schema.emplace(f.name, f.type);
+  TablePtr table;
+  try {
+    table = csv::parse(text, options);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::corrupt, e.what());
+  }
+  if (table->schema() != stored.schema ||
+      static_cast<std::int64_t>(table->num_rows()) != stored.row_count) {
+    throw Error(ErrorCode::corrupt,
+                "data file '" + data.string() + "' holds " + std::to_string(table->num_rows()) +
+                    " rows of " + std::to_string(table->num_columns()) +
+                    " columns, its sidecar says " + std::to_string(stored.row_count) + " rows of " +
+                    std::to_string(stored.schema.size()));
+  }
+  return Payload(std::move(table));
+}
+
+std::vector<RecordInfo> CsvBackend::list(const Query& query) {
+  std::vector<RecordInfo> out;
+  std::lock_guard threads(mutex_);
+  auto guard = read_locked();
+  for (const auto& [id, record] : index_.records()) {
+    if (query.matches(record)) out.push_back(record);
+  }
+  query.order_and_limit(out);
+  return out;
+}
+
+void CsvBackend::remove(const RecordInfo& record) {
+  validate_key(record.process_id, record.stage_name, record.entity_name);
+  std::lock_guard threads(mutex_);
+  LockGuard guard(*lock_, true);
+  index_.refresh(true);
+  const RecordInfo* found = index_.find(record.id);
+  if (found == nullptr) return;  // already gone
+  const fs::path data = found->data_reference;
+  const fs::path sidecar = data.parent_path() / sidecar_name(found->version);
+  index_.append(json::object{{"op", "remove"}, {"id", record.id}}, true);
+  index_.removed(record.id);
+  // The sidecar first: without it the record cannot come back in a rebuild.
+  remove_file(sidecar);
+  remove_file(data);
+  sync_dir(data.parent_path());
+}
+
+void CsvBackend::save_process(const ProcessInfo& process) {
+  validate_name("process id", process.id);
+  const fs::path file = layout_.process_file(process.id);
+  std::lock_guard threads(mutex_);
+  LockGuard guard(*lock_, true);
+  replace_file(temp_of(file), file, to_pretty_json(process.to_json()) + "\n");
+}
+
+std::vector<ProcessInfo> CsvBackend::list_processes() {
+  std::vector<ProcessInfo> out;
+  {
+    std::lock_guard threads(mutex_);
+    LockGuard guard(*lock_, false);
+    std::error_code ec;
+    const fs::path dir = layout_.processes_dir();
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const fs::path file = it->path();
+      const std::string name = file.filename().string();
+      if (name.starts_with(".") || !name.ends_with(".json")) continue;
+      const std::string text = read_whole(file, "process record");
+      json::error_code jec;
+      json::value v = json::parse(text, jec);
+      if (jec) {
+        throw Error(ErrorCode::corrupt,
+                    "malformed process record '" + file.string() + "': " + jec.message());
+      }
+      out.push_back(ProcessInfo::from_json(v, file.string()));
+    }
+    if (ec) fail_os("cannot list folder", dir, ec.value());
+  }
+  std::sort(out.begin(), out.end(), [](const ProcessInfo& a, const ProcessInfo& b) {
+    return a.started_at != b.started_at ? a.started_at > b.started_at : a.id > b.id;
+  });
+  return out;
+}
+
+void CsvBackend::remove_process(std::string_view process_id) {
+  validate_name("process id", process_id);
+  const fs::path file = layout_.process_file(process_id);
+  std::lock_guard threads(mutex_);
+  LockGuard guard(*lock_, true);
+  remove_file(file);
+  sync_dir(file.parent_path());
+}
+
+BackendStats CsvBackend::stats() {
+  BackendStats stats;
+  std::map<std::pair<std::string, std::string>, BackendStats::Usage> usage;
+  {
+    std::lock_guard threads(mutex_);
+    auto guard = read_locked();
+    for (const auto& [id, r] : index_.records()) {
+      auto& u = usage[{r.process_id, r.stage_name}];
+      u.process_id = r.process_id;
+      u.stage_name = r.stage_name;
+      ++u.records;
+      u.bytes += r.size_bytes;
+      ++stats.records;
+      stats.bytes += r.size_bytes;
+    }
+  }
+  for (auto& [key, u] : usage) stats.by_stage.push_back(std::move(u));
+  return stats;
+}
+
+void CsvBackend::rebuild_index() {
+  std::lock_guard threads(mutex_);
+  LockGuard guard(*lock_, true);
+  index_.rebuild();
+}
+
+}  // namespace bdp::csv_backend

@@ -1,0 +1,63 @@
+// The CSV backend: each record is a plain CSV (or JSON) file with a JSON
+// sidecar under <root>/<process>/<stage>/<entity>/, found through an
+// append-only index; see layout.hpp and docs/storage-csv.md.
+//
+// Thread-safe, and safe for several processes on one root: writers take an
+// exclusive flock(2) on <root>/.bdp/lock, readers of the index a shared one.
+// Every file is written to a temp file in its folder, fsynced and renamed,
+// so a record is visible (listed) only once complete.
+#pragma once
+
+#include "files.hpp"
+#include "index.hpp"
+#include "layout.hpp"
+
+#include <bdp/sdk/backend.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace bdp::csv_backend {
+
+class CsvBackend final : public Backend {
+ public:
+  // `instance` is the name under "backends"; `settings` its block:
+  // {"plugin": "csv", "root": "<folder>"}, the root relative to `base_dir`.
+  // Creates the root when missing and settles what a crashed writer left.
+  // Throws bdp::Error(config) naming "backends.<instance>.<key>" for a bad
+  // block, bdp::Error(io) when the root cannot be created or locked.
+  CsvBackend(std::string_view instance, const boost::json::object& settings,
+             const std::filesystem::path& base_dir);
+
+  std::string location() const override;
+  bool persistent() const noexcept override { return true; }
+  RecordInfo store(const StoreRequest& request, const Payload& payload) override;
+  Payload retrieve(const RecordInfo& record) override;
+  std::vector<RecordInfo> list(const Query& query) override;
+  void remove(const RecordInfo& record) override;
+  void save_process(const ProcessInfo& process) override;
+  std::vector<ProcessInfo> list_processes() override;
+  void remove_process(std::string_view process_id) override;
+  BackendStats stats() override;
+
+  // Rebuilds the index from the sidecars (also done automatically when the
+  // index is missing or damaged; deleting <root>/.bdp/index.jsonl forces it).
+  void rebuild_index();
+
+ private:
+  // Takes the lock shared and brings the index up to date (exclusive when
+  // it needs a repair); the guard holds the lock.
+  std::unique_ptr<LockGuard> read_locked();
+
+  Layout layout_;
+  std::mutex mutex_;  // serialises this object's threads over index_ and lock_
+  std::unique_ptr<FileLock> lock_;
+  Index index_;
+};
+
+}  // namespace bdp::csv_backend

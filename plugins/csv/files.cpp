@@ -1,0 +1,141 @@
+#include "files.hpp"
+
+#include <bdp/sdk/error.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace bdp::csv_backend {
+
+namespace {
+
+// Closes a descriptor at scope exit.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void write_all(int fd, std::string_view text, const fs::path& file) {
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_os("cannot write", file, errno);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+void fail_os(std::string_view what, const fs::path& file, int err) {
+  const ErrorCode code = (err == ENOENT || err == ENOTDIR) ? ErrorCode::not_found : ErrorCode::io;
+  throw Error(code, std::string(what) + " '" + file.string() +
+                        "': " + std::error_code(err, std::generic_category()).message());
+}
+
+void make_dirs(const fs::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) fail_os("cannot create folder", dir, ENOTDIR);
+    return;
+  }
+  if (dir.has_parent_path() && dir.parent_path() != dir) make_dirs(dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return;  // created meanwhile by another process
+    const int err = errno;
+    throw Error(ErrorCode::io, "cannot create folder '" + dir.string() +
+                                   "': " + std::error_code(err, std::generic_category()).message());
+  }
+  if (dir.has_parent_path()) sync_dir(dir.parent_path());
+}
+
+void sync_dir(const fs::path& dir) {
+  Fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (fd.fd < 0) fail_os("cannot open folder", dir, errno);
+  if (::fsync(fd.fd) != 0) fail_os("cannot sync folder", dir, errno);
+}
+
+void write_synced(const fs::path& file, std::string_view text) {
+  Fd fd{::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+  if (fd.fd < 0) fail_os("cannot create", file, errno);
+  write_all(fd.fd, text, file);
+  if (::fsync(fd.fd) != 0) fail_os("cannot sync", file, errno);
+  const int rc = ::close(fd.fd);
+  fd.fd = -1;
+  if (rc != 0) fail_os("cannot close", file, errno);
+}
+
+void replace_file(const fs::path& temp, const fs::path& file, std::string_view text) {
+  try {
+    write_synced(temp, text);
+    if (::rename(temp.c_str(), file.c_str()) != 0) fail_os("cannot rename into", file, errno);
+  } catch (const Error&) {
+    ::unlink(temp.c_str());
+    throw;
+  }
+  sync_dir(file.parent_path());
+}
+
+std::string read_whole(const fs::path& file, std::string_view what) {
+  Fd fd{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (fd.fd < 0) fail_os("cannot open " + std::string(what), file, errno);
+  struct stat st {};
+  if (::fstat(fd.fd, &st) != 0) fail_os("cannot read " + std::string(what), file, errno);
+  std::string text;
+  text.resize(static_cast<std::size_t>(st.st_size) + 1);
+  std::size_t used = 0;
+  for (;;) {
+    if (used == text.size()) text.resize(text.size() * 2 + 4096);
+    const ssize_t n = ::read(fd.fd, text.data() + used, text.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_os("cannot read " + std::string(what), file, errno);
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  text.resize(used);
+  return text;
+}
+
+void remove_file(const fs::path& file) {
+  if (::unlink(file.c_str()) != 0 && errno != ENOENT) fail_os("cannot remove", file, errno);
+}
+
+bool exists(const fs::path& file) {
+  struct stat st {};
+  return ::lstat(file.c_str(), &st) == 0;
+}
+
+FileLock::FileLock(const fs::path& file) : file_(file) {
+  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) fail_os("cannot open lock file", file, errno);
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void FileLock::lock(bool exclusive) {
+  while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+    if (errno != EINTR) fail_os("cannot lock", file_, errno);
+  }
+}
+
+void FileLock::unlock() noexcept {
+  ::flock(fd_, LOCK_UN);
+}
+
+}  // namespace bdp::csv_backend

@@ -1,0 +1,71 @@
+// Small POSIX file helpers for the CSV backend: every failure becomes a
+// bdp::Error naming the file and the operating system's message; files are
+// created 0600 and folders 0700. Not thread-safe by themselves (plain
+// functions over paths; FileLock is one lock held by one owner).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace bdp::csv_backend {
+
+namespace fs = std::filesystem;
+
+// Throws bdp::Error(io, or not_found for ENOENT) "<what> '<file>': <OS message>".
+[[noreturn]] void fail_os(std::string_view what, const fs::path& file, int err);
+
+// Creates `dir` and its missing parents (mode 0700), fsyncing the parent of
+// each folder it creates so the new entries survive a crash.
+void make_dirs(const fs::path& dir);
+
+// fsync of a folder, so renames and unlinks in it are durable.
+void sync_dir(const fs::path& dir);
+
+// Writes `text` to `file` (created 0600, truncated), fsyncs and closes it.
+void write_synced(const fs::path& file, std::string_view text);
+
+// Atomically replaces `file` with `text`: writes `temp` (same folder),
+// fsyncs, renames over `file`, fsyncs the folder. Removes `temp` on failure.
+void replace_file(const fs::path& temp, const fs::path& file, std::string_view text);
+
+// The whole file. Throws bdp::Error(not_found) when it does not exist,
+// bdp::Error(io) when it cannot be read.
+std::string read_whole(const fs::path& file, std::string_view what);
+
+// Unlinks `file`; a file that is already gone is fine.
+void remove_file(const fs::path& file);
+
+// True when `file` exists (any type).
+bool exists(const fs::path& file);
+
+// An exclusive or shared flock(2) on a lock file, released by unlock() or
+// the destructor. One object per owner; not copyable.
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& file);  // opens (creates 0600) the lock file
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+  void lock(bool exclusive);
+  void unlock() noexcept;
+
+ private:
+  fs::path file_;
+  int fd_ = -1;
+};
+
+// Holds a FileLock for a scope.
+class LockGuard {
+ public:
+  LockGuard(FileLock& lock, bool exclusive) : lock_(lock) { lock_.lock(exclusive); }
+  ~LockGuard() { lock_.unlock(); }
+  LockGuard(const LockGuard&) = delete;
+  LockGuard& operator=(const LockGuard&) = delete;
+
+ private:
+  FileLock& lock_;
+};
+
+}  // namespace bdp::csv_backend

@@ -1,0 +1,352 @@
+#include "index.hpp"
+
+#include "files.hpp"
+
+#include <bdp/sdk/error.hpp>
+#include <bdp/sdk/names.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+namespace bdp::csv_backend {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kHeader = R"({"bdp_csv_index":1})";
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// N of "v<N>" + `suffix`, or 0.
+std::int64_t version_of(std::string_view name, std::string_view suffix) {
+  if (name.size() <= suffix.size() + 1 || name[0] != 'v' || !name.ends_with(suffix)) return 0;
+  std::string_view digits = name.substr(1, name.size() - 1 - suffix.size());
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || end != digits.data() + digits.size() || n <= 0) return 0;
+  if (digits[0] == '0') return 0;
+  return n;
+}
+
+std::string get_string(const json::object& o, std::string_view key, bool& ok) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) {
+    ok = false;
+    return {};
+  }
+  return std::string(v->get_string());
+}
+
+}  // namespace
+
+void Index::reset() {
+  dev_ = 0;
+  ino_ = 0;
+  offset_ = 0;
+  records_.clear();
+  max_version_.clear();
+  pending_.clear();
+}
+
+json::object Index::record_json(const RecordInfo& record) const {
+  json::object o = record.to_json();
+  o["data_reference"] = fs::path(record.data_reference).lexically_relative(layout_.root).string();
+  return o;
+}
+
+RecordInfo Index::record_from_json(const json::value& value, const std::string& where) const {
+  RecordInfo r = RecordInfo::from_json(value, where);
+  r.data_reference = (layout_.root / r.data_reference).string();
+  return r;
+}
+
+const RecordInfo* Index::find(const std::string& id) const {
+  auto it = records_.find(id);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+std::int64_t Index::next_version(const std::string& key) const {
+  auto it = max_version_.find(key);
+  return it == max_version_.end() ? 1 : it->second + 1;
+}
+
+void Index::added(const RecordInfo& record) {
+  auto& v = max_version_[key_of(record.process_id, record.stage_name, record.entity_name)];
+  v = std::max(v, record.version);
+  pending_.erase(record.id);
+  records_[record.id] = record;
+}
+
+void Index::removed(const std::string& id) {
+  records_.erase(id);
+}
+
+bool Index::refresh(bool exclusive) {
+  const fs::path file = layout_.index_file();
+  Fd fd{::open(file.c_str(), O_RDWR | O_CLOEXEC)};
+  if (fd.fd < 0) {
+    if (errno != ENOENT) fail_os("cannot open index", file, errno);
+    if (!exclusive) return false;
+    rebuild();
+    return true;
+  }
+  struct stat st {};
+  if (::fstat(fd.fd, &st) != 0) fail_os("cannot read index", file, errno);
+  if (st.st_dev != dev_ || st.st_ino != ino_ || static_cast<std::uint64_t>(st.st_size) < offset_) {
+    reset();
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > offset_) {
+    std::string text(size - offset_, '\0');
+    std::size_t used = 0;
+    while (used < text.size()) {
+      const ssize_t n = ::pread(fd.fd, text.data() + used, text.size() - used,
+                                static_cast<off_t>(offset_ + used));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail_os("cannot read index", file, errno);
+      }
+      if (n == 0) break;
+      used += static_cast<std::size_t>(n);
+    }
+    text.resize(used);
+    std::size_t pos = 0;
+    for (;;) {
+      const std::size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) break;
+      if (!apply(std::string_view(text).substr(pos, nl - pos), offset_ + pos, exclusive)) {
+        if (!exclusive) return false;
+        rebuild();
+        return true;
+      }
+      pos = nl + 1;
+    }
+    if (pos < text.size() && exclusive) {
+      // A partial last line: a writer died while appending it (writers hold
+      // the lock, so no live one is). Cut it; its store is settled below.
+      if (::ftruncate(fd.fd, static_cast<off_t>(offset_ + pos)) != 0) {
+        fail_os("cannot repair index", file, errno);
+      }
+    }
+    offset_ += pos;
+  }
+  if (offset_ == 0) {
+    // An empty file: a crash between creating and filling it.
+    if (!exclusive) return false;
+    rebuild();
+    return true;
+  }
+  if (exclusive && !pending_.empty()) {
+    auto pending = pending_;
+    for (const auto& [id, p] : pending) settle(id, p);
+  }
+  return true;
+}
+
+bool Index::apply(std::string_view line, std::uint64_t at, bool exclusive) {
+  json::error_code ec;
+  json::value v = json::parse(line, ec);
+  if (ec || !v.is_object()) return false;
+  const json::object& o = v.get_object();
+  if (at == 0) return json::serialize(o) == kHeader;
+  bool ok = true;
+  const std::string op = get_string(o, "op", ok);
+  if (!ok) return false;
+  if (op == "add") {
+    const json::value* rec = o.if_contains("record");
+    if (rec == nullptr) return false;
+    try {
+      added(
+          record_from_json(*rec, layout_.index_file().string() + " at byte " + std::to_string(at)));
+    } catch (const Error&) {
+      return false;  // a damaged line: the caller rebuilds the index from the sidecars
+    }
+    return true;
+  }
+  if (op == "begin") {
+    Pending p;
+    p.process = get_string(o, "process_id", ok);
+    p.stage = get_string(o, "stage_name", ok);
+    p.entity = get_string(o, "entity_name", ok);
+    const json::value* version = o.if_contains("version");
+    if (!ok || version == nullptr || !version->is_int64() || !is_valid_name(p.process) ||
+        !is_valid_name(p.stage) || !is_valid_name(p.entity)) {
+      return false;
+    }
+    p.version = version->get_int64();
+    pending_[id_of(p.process, p.stage, p.entity, p.version)] = std::move(p);
+    return true;
+  }
+  const std::string id = get_string(o, "id", ok);
+  if (!ok) return false;
+  if (op == "abort") {
+    pending_.erase(id);
+    return true;
+  }
+  if (op == "remove") {
+    auto it = records_.find(id);
+    if (it != records_.end()) {
+      if (exclusive) {
+        // The remover may have died between this line and its unlinks.
+        const fs::path dir = fs::path(it->second.data_reference).parent_path();
+        remove_file(dir / sidecar_name(it->second.version));
+        remove_file(it->second.data_reference);
+      }
+      records_.erase(it);
+    }
+    return true;
+  }
+  return false;
+}
+
+void Index::settle(const std::string& id, const Pending& p) {
+  const fs::path dir = layout_.entity_dir(p.process, p.stage, p.entity);
+  const fs::path sidecar = dir / sidecar_name(p.version);
+  const fs::path files[] = {dir / data_name(p.version, PayloadKind::table),
+                            dir / data_name(p.version, PayloadKind::json)};
+  // The sidecar is renamed into place last, after the data file is synced
+  // and renamed: when it is there, the store completed but for its "add".
+  if (csv_backend::exists(sidecar)) {
+    json::error_code ec;
+    json::value v = json::parse(read_whole(sidecar, "sidecar"), ec);
+    if (!ec) {
+      RecordInfo r = record_from_json(v, sidecar.string());
+      if (r.id == id) {
+        append(json::object{{"op", "add"}, {"record", record_json(r)}}, true);
+        added(r);
+        return;
+      }
+    }
+  }
+  remove_file(sidecar);
+  remove_file(temp_of(sidecar));
+  for (const auto& f : files) {
+    remove_file(f);
+    remove_file(temp_of(f));
+  }
+  append(json::object{{"op", "abort"}, {"id", id}}, true);
+  pending_.erase(id);
+}
+
+void Index::append(const json::object& line, bool sync) {
+  const fs::path file = layout_.index_file();
+  std::string text = json::serialize(line);
+  text.push_back('\n');
+  Fd fd{::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)};
+  if (fd.fd < 0) fail_os("cannot open index", file, errno);
+  struct stat st {};
+  if (::fstat(fd.fd, &st) != 0) fail_os("cannot append to index", file, errno);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd.fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      // Leave no partial line behind.
+      if (::ftruncate(fd.fd, st.st_size) != 0) {
+        // The partial line is cut by the next writer's refresh instead.
+      }
+      fail_os("cannot append to index", file, err);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (sync && ::fdatasync(fd.fd) != 0) fail_os("cannot sync index", file, errno);
+  // Our own line: skip it on the next refresh.
+  if (static_cast<std::uint64_t>(st.st_size) == offset_ && st.st_ino == ino_ && st.st_dev == dev_) {
+    offset_ += text.size();
+  }
+}
+
+void Index::rebuild() {
+  reset();
+  std::vector<RecordInfo> found;
+  std::error_code ec;
+  auto dirs = [&](const fs::path& parent) {
+    std::vector<fs::path> out;
+    for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (is_valid_name(name) && it->is_directory(ec)) out.push_back(it->path());
+    }
+    if (ec) fail_os("cannot list folder", parent, ec.value());
+    return out;
+  };
+  for (const auto& p : dirs(layout_.root)) {
+    for (const auto& s : dirs(p)) {
+      for (const auto& e : dirs(s)) {
+        std::vector<fs::path> data_files;
+        std::vector<std::int64_t> sidecars;
+        for (fs::directory_iterator it(e, ec), end; !ec && it != end; it.increment(ec)) {
+          const fs::path path = it->path();
+          const std::string name = path.filename().string();
+          if (name.starts_with(".") && name.ends_with(".tmp")) {
+            remove_file(path);
+          } else if (std::int64_t n = version_of(name, ".meta.json"); n != 0) {
+            json::error_code jec;
+            json::value v = json::parse(read_whole(path, "sidecar"), jec);
+            if (jec) {
+              throw Error(ErrorCode::corrupt,
+                          "malformed sidecar '" + path.string() + "': " + jec.message() +
+                              "; fix or delete it (with its data file), then reopen the store");
+            }
+            RecordInfo r = record_from_json(v, path.string());
+            const std::string expected =
+                id_of(p.filename().string(), s.filename().string(), e.filename().string(), n);
+            if (r.id != expected) {
+              throw Error(ErrorCode::corrupt, "sidecar '" + path.string() + "' describes record '" +
+                                                  r.id + "', expected '" + expected + "'");
+            }
+            sidecars.push_back(n);
+            found.push_back(std::move(r));
+          } else if (version_of(name, ".csv") != 0 || version_of(name, ".json") != 0) {
+            data_files.push_back(path);
+          }
+        }
+        if (ec) fail_os("cannot list folder", e, ec.value());
+        for (const auto& f : data_files) {
+          const std::string name = f.filename().string();
+          const std::int64_t n =
+              name.ends_with(".csv") ? version_of(name, ".csv") : version_of(name, ".json");
+          // Data without a sidecar: a store that died before completing.
+          if (std::find(sidecars.begin(), sidecars.end(), n) == sidecars.end()) remove_file(f);
+        }
+      }
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const RecordInfo& a, const RecordInfo& b) {
+    return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+  });
+  std::string text(kHeader);
+  text.push_back('\n');
+  for (const auto& r : found) {
+    text += json::serialize(json::object{{"op", "add"}, {"record", record_json(r)}});
+    text.push_back('\n');
+  }
+  const fs::path file = layout_.index_file();
+  replace_file(temp_of(file), file, text);
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) fail_os("cannot read index", file, errno);
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  offset_ = text.size();
+  for (auto& r : found) added(r);
+}
+
+}  // namespace bdp::csv_backend

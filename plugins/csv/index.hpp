@@ -1,0 +1,85 @@
+// The CSV backend's index: an append-only log of JSON lines under
+// <root>/.bdp/index.jsonl, and this process's in-memory view of it.
+//
+// Lines: a header {"bdp_csv_index":1}, then
+//   {"op":"begin","process_id":..,"stage_name":..,"entity_name":..,"version":N}
+//       a store started (its files may be half written);
+//   {"op":"add","record":{RecordInfo JSON}}   the store completed;
+//   {"op":"abort","id":..}                    the store failed and was undone;
+//   {"op":"remove","id":..}                   the record was removed.
+// A record is listed only after its "add" line. Every method must be called
+// with the root's lock held (shared for refresh(false), exclusive for
+// everything that writes); the owner serialises threads.
+#pragma once
+
+#include "layout.hpp"
+
+#include <bdp/sdk/records.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+
+namespace bdp::csv_backend {
+
+class Index {
+ public:
+  explicit Index(Layout layout) : layout_(std::move(layout)) {}
+
+  // Reads the lines appended since the last call (all of them when the file
+  // was replaced). With `exclusive`, also repairs: rebuilds a missing or
+  // damaged index from the sidecars, cuts a partial last line, and settles
+  // stores a crashed writer left half done. Without it, returns false when
+  // a repair is needed first (the caller retries with the lock exclusive).
+  bool refresh(bool exclusive);
+
+  // Replaces the index by one built from the sidecars; deletes temp files
+  // and data files that have no sidecar (leftovers of crashed stores).
+  // Throws bdp::Error(corrupt) naming a sidecar that does not parse.
+  void rebuild();
+
+  // Next version of a key: one more than the highest ever added.
+  std::int64_t next_version(const std::string& key) const;
+
+  // Appends a line; with `sync`, fdatasyncs it. On failure the file is cut
+  // back to its previous length and bdp::Error(io) names it.
+  void append(const boost::json::object& line, bool sync);
+
+  // Records an "add"/"remove" this process appended.
+  void added(const RecordInfo& record);
+  void removed(const std::string& id);
+
+  const std::unordered_map<std::string, RecordInfo>& records() const noexcept { return records_; }
+  const RecordInfo* find(const std::string& id) const;
+
+  // The JSON form of a record as the index and the sidecar keep it
+  // (data_reference relative to the root), and back.
+  boost::json::object record_json(const RecordInfo& record) const;
+  RecordInfo record_from_json(const boost::json::value& json, const std::string& where) const;
+
+ private:
+  struct Pending {
+    std::string process, stage, entity;
+    std::int64_t version = 0;
+  };
+  void reset();
+  // Applies one complete line; false when it is damaged.
+  bool apply(std::string_view line, std::uint64_t at, bool exclusive);
+  // Settles a store left pending by a crashed writer.
+  void settle(const std::string& id, const Pending& pending);
+
+  Layout layout_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  std::uint64_t offset_ = 0;                                   // bytes of the file applied
+  std::unordered_map<std::string, RecordInfo> records_;        // by id
+  std::unordered_map<std::string, std::int64_t> max_version_;  // by key
+  std::map<std::string, Pending> pending_;                     // begun, by id
+};
+
+}  // namespace bdp::csv_backend
