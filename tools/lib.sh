@@ -9,6 +9,7 @@ BDP_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config python3
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
   libspdlog-dev libcli11-dev libbenchmark-dev
+  libsoci-dev libpq-dev libsqlite3-dev sqlite3 postgresql
 )
 
 bdp_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

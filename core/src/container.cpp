@@ -43,8 +43,17 @@ DataContainer::DataContainer(StorageStrategy strategy, std::shared_ptr<Backend> 
 DataContainer::~DataContainer() = default;
 
 std::unique_ptr<DataContainer> DataContainer::open(const Config& config, PluginHost& host) {
+  // Only the backends this configuration writes to are created: opening one
+  // may create files or connect to a server (the default "sqlite" backend
+  // would make bdp-data/bdp.sqlite on every memory-only run).
+  std::set<std::string, std::less<>> used{"memory"};
+  if (config.strategy.mode != StorageMode::memory) used.insert(config.strategy.backend);
+  for (const auto& stage : config.stages) {
+    if (stage.plan.persist) used.insert(stage.plan.backend);
+  }
   std::map<std::string, std::shared_ptr<Backend>, std::less<>> backends;
   for (const auto& [name, settings] : config.backends) {
+    if (!used.count(name)) continue;
     backends.emplace(
         name, host.create_backend(settings.plugin, name, settings.settings, config.base_dir));
   }

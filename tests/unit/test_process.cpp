@@ -197,3 +197,35 @@ BOOST_AUTO_TEST_CASE(keep_none_policy_removes_the_process_data_when_it_finishes)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(container_open)
+
+// A backend whose plugin does not exist fails if it is ever created, so a
+// container that opens fine has not touched it.
+const char* kUnusedBackend = R"({
+  "project": "unused",
+  "backends": {"elsewhere": {"plugin": "no_such_plugin_anywhere"}},
+  "stages": [{"name": "gen", "processor": "generate", "params": {"rows": 3}}]
+})";
+
+BOOST_AUTO_TEST_CASE(an_unused_backend_is_never_opened) {
+  bdp::PluginHost host;
+  auto config = config_from(kUnusedBackend);
+  auto container = bdp::DataContainer::open(config, host);
+  container->set_process("p1");
+  container->store_stage_data("gen", table_of(2));
+  BOOST_TEST(container->retrieve_stage_data("gen").table()->num_rows() == 2u);
+  // The default persistent backend (sqlite) is not opened either: no
+  // bdp-data folder appears next to the project.
+  BOOST_TEST(!std::filesystem::exists(config.base_dir / "bdp-data"));
+}
+
+BOOST_AUTO_TEST_CASE(a_backend_a_stage_persists_to_is_opened) {
+  bdp::PluginHost host;
+  auto config = config_from(
+      kUnusedBackend, {"storage_strategy.mode=persist", "storage_strategy.backend=elsewhere"});
+  expect_error([&] { bdp::DataContainer::open(config, host); }, ErrorCode::not_found,
+               {"no_such_plugin_anywhere"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -103,8 +103,11 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
                 std::map<std::string, std::shared_ptr<Backend>, std::less<>> backends = {});
   ~DataContainer() override;
 
-  // A container for `config`: the memory backend and every backend under
-  // "backends", created through `host`, with each stage's plan applied.
+  // A container for `config`: the memory backend and the backends under
+  // "backends" that it writes to (the strategy's backend unless the mode is
+  // "memory", and each persisted stage's backend), created through `host`,
+  // with each stage's plan applied. Other configured backends are never
+  // opened.
   static std::unique_ptr<DataContainer> open(const Config& config, PluginHost& host);
   // A memory-only container with the default strategy, for embedding.
   static std::unique_ptr<DataContainer> in_memory(PluginHost& host,

@@ -1,0 +1,603 @@
+#include "backend.hpp"
+
+#include "native.hpp"
+#include "schema.hpp"
+
+#include <bdp/sdk/binary.hpp>
+#include <bdp/sdk/checksum.hpp>
+#include <bdp/sdk/error.hpp>
+#include <bdp/sdk/time.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <thread>
+
+namespace bdp::socidb {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+// One write transaction: BEGIN IMMEDIATE on SQLite (the write lock is taken
+// up front, so two writers never deadlock on a lock upgrade), BEGIN on
+// PostgreSQL. Rolled back unless committed.
+class Transaction {
+ public:
+  Transaction(soci::session& sql, Dialect dialect) : sql_(sql) {
+    sql_ << (dialect == Dialect::sqlite ? "begin immediate" : "begin");
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (done_) return;
+    try {
+      sql_ << "rollback";
+    } catch (const soci::soci_error&) {
+      // The connection is unusable (the error being unwound says why); the
+      // database discards the open transaction when the connection goes.
+    }
+  }
+  void commit() {
+    sql_ << "commit";
+    done_ = true;
+  }
+
+ private:
+  soci::session& sql_;
+  bool done_ = false;
+};
+
+std::optional<long long> number_of(std::string_view id) {
+  long long n = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+  if (ec != std::errc() || end != id.data() + id.size() || n <= 0) return std::nullopt;
+  return n;
+}
+
+std::string describe_record(const RecordInfo& r) {
+  return "record " + r.id + " (" + r.process_id + "/" + r.stage_name + "/" + r.entity_name + " v" +
+         std::to_string(r.version) + ")";
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kDigits[b >> 4];
+    out[2 * i + 1] = kDigits[b & 15];
+  }
+  return out;
+}
+
+bool has_nan(const Table& table) {
+  for (const auto& column : table.columns()) {
+    if (column.type() != ColumnType::float64) continue;
+    for (std::size_t r = 0; r < column.size(); ++r) {
+      if (!column.is_null(r) && std::isnan(column.float64_at(r))) return true;
+    }
+  }
+  return false;
+}
+
+std::string schema_json(const Schema& schema) {
+  json::array out;
+  for (const auto& f : schema) {
+    out.push_back(json::object{{"name", f.name}, {"type", to_string(f.type)}});
+  }
+  return json::serialize(out);
+}
+
+Schema parse_schema(const std::string& text, const std::string& where) {
+  Schema schema;
+  boost::system::error_code ec;
+  auto value = json::parse(text, ec);
+  if (ec || !value.is_array()) {
+    throw Error(ErrorCode::corrupt, where + ": its schema column is not a JSON array");
+  }
+  for (const auto& item : value.get_array()) {
+    const auto* obj = item.if_object();
+    const auto* name = obj ? obj->if_contains("name") : nullptr;
+    const auto* type = obj ? obj->if_contains("type") : nullptr;
+    std::optional<ColumnType> parsed;
+    if (type && type->is_string()) parsed = parse_column_type(type->get_string());
+    if (!name || !name->is_string() || !parsed) {
+      throw Error(ErrorCode::corrupt, where + ": its schema column has a bad field");
+    }
+    schema.push_back(Field{std::string(name->get_string()), *parsed});
+  }
+  return schema;
+}
+
+json::object parse_object(const std::string& text, const std::string& where, const char* column) {
+  boost::system::error_code ec;
+  auto value = json::parse(text, ec);
+  if (ec || !value.is_object()) {
+    throw Error(ErrorCode::corrupt,
+                where + ": its " + std::string(column) + " column is not a JSON object");
+  }
+  return std::move(value.get_object());
+}
+
+// Test hook (see docs/storage-db.md): when BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT
+// names a file, store() creates it and waits a minute before committing, so
+// a test can kill the writer at exactly that point.
+void pause_before_commit_for_tests() {
+  const char* marker = std::getenv("BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT");
+  if (marker == nullptr || *marker == '\0') return;
+  std::ofstream(marker) << "paused\n";
+  std::this_thread::sleep_for(std::chrono::seconds(60));
+}
+
+}  // namespace
+
+SociBackend::SociBackend(std::string_view instance, const boost::json::object& config,
+                         const fs::path& base_dir)
+    : instance_(instance), settings_(parse_settings(instance, config, base_dir)) {
+  if (settings_.dialect == Dialect::sqlite) {
+    std::error_code ec;
+    fs::create_directories(settings_.sqlite_file.parent_path(), ec);
+    if (ec) {
+      throw Error(ErrorCode::io, where() + ": cannot create the folder " +
+                                     settings_.sqlite_file.parent_path().string() + ": " +
+                                     ec.message());
+    }
+  }
+  try {
+    sql_ = std::make_unique<soci::session>();
+    if (settings_.dialect == Dialect::sqlite) {
+      sql_->open(*soci::factory_sqlite3(), settings_.connect);
+      *sql_ << "pragma busy_timeout = 30000";
+      std::string mode;
+      *sql_ << "pragma journal_mode = wal", soci::into(mode);
+      *sql_ << "pragma synchronous = " + settings_.sqlite_synchronous;
+      *sql_ << "pragma foreign_keys = on";
+    } else {
+      sql_->open(*soci::factory_postgresql(), settings_.connect);
+      *sql_ << "set client_min_messages = warning";
+    }
+  } catch (const soci::soci_error& e) {
+    throw Error(ErrorCode::io, where() + ": cannot connect: " +
+                                   redact_connection(one_line(e.get_error_message())));
+  }
+  try {
+    ensure_schema(*sql_, settings_.dialect, settings_.display);
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot create or migrate the bdp schema");
+  }
+}
+
+SociBackend::~SociBackend() = default;
+
+std::string SociBackend::where() const {
+  return "soci backend '" + instance_ + "' (" + settings_.display + ")";
+}
+
+void SociBackend::database_error(const std::exception& e, const std::string& doing) const {
+  const auto* soci_error = dynamic_cast<const soci::soci_error*>(&e);
+  std::string message = soci_error ? soci_error->get_error_message() : std::string(e.what());
+  throw Error(ErrorCode::io, where() + ": " + doing + ": " + redact_connection(one_line(message)));
+}
+
+void* SociBackend::native_handle() const {
+  if (settings_.dialect == Dialect::sqlite) {
+    return static_cast<soci::sqlite3_session_backend*>(sql_->get_backend())->conn_;
+  }
+  return static_cast<soci::postgresql_session_backend*>(sql_->get_backend())->conn_;
+}
+
+std::string SociBackend::json_param(std::string_view name) const {
+  return settings_.dialect == Dialect::sqlite ? ":" + std::string(name)
+                                              : "cast(:" + std::string(name) + " as jsonb)";
+}
+
+std::string SociBackend::json_column(std::string_view column) const {
+  return settings_.dialect == Dialect::sqlite ? std::string(column)
+                                              : "cast(" + std::string(column) + " as text)";
+}
+
+RecordInfo SociBackend::store(const StoreRequest& request, const Payload& payload) {
+  RecordInfo record;
+  record.process_id = request.process_id;
+  record.stage_name = request.stage_name;
+  record.entity_name = request.entity_name;
+  record.metadata = request.metadata;
+  record.kind = payload.kind();
+  if (payload.is_table()) {
+    record.schema = payload.table()->schema();
+    record.row_count = static_cast<std::int64_t>(payload.table()->num_rows());
+  }
+  // JSON and column-less tables have no typed-table form: always inline.
+  // So is a table with a NaN on SQLite, which stores NaN as NULL.
+  const bool by_reference = payload.is_table() && payload.table()->num_columns() != 0 &&
+                            binary::encoded_size(payload) > settings_.inline_threshold_bytes &&
+                            !(settings_.dialect == Dialect::sqlite && has_nan(*payload.table()));
+  std::string blob;
+  if (by_reference) {
+    record.storage_type = StorageType::reference;
+    record.size_bytes = static_cast<std::int64_t>(payload.byte_size());
+  } else {
+    record.storage_type = StorageType::inline_data;
+    blob = binary::encode(payload);
+    record.checksum = checksum_text(blob);
+    record.size_bytes = static_cast<std::int64_t>(blob.size());
+  }
+  const std::string metadata = json::serialize(record.metadata);
+  const std::string schema = schema_json(record.schema);
+  const std::string storage_type(to_string(record.storage_type));
+  const std::string kind(to_string(record.kind));
+  const bool pg = settings_.dialect == Dialect::postgresql;
+
+  std::lock_guard lock(mutex_);
+  try {
+    Transaction tx(*sql_, settings_.dialect);
+    // intermediate_data.process_id is a foreign key: make sure the process
+    // has a row; save_process() later fills it in.
+    ProcessInfo placeholder;
+    placeholder.id = record.process_id;
+    placeholder.name = record.process_id;
+    placeholder.started_at = now_micros();
+    const std::string summary = json::serialize(placeholder.to_json());
+    const std::string status(to_string(placeholder.status));
+    const long long started = placeholder.started_at;
+    const std::string no_config = "{}";
+    if (pg) {
+      // Writers of the same key queue on an advisory lock (the unique
+      // constraint backs it), taken in the same round trip as the insert.
+      const std::string key =
+          record.process_id + '\x1f' + record.stage_name + '\x1f' + record.entity_name;
+      *sql_ << "insert into bdp_processes (id, name, description, status, started_at,"
+               " finished_at, config, summary, recorded) select :id, :name, '', :status,"
+               " :started, 0, cast(:config as jsonb), cast(:summary as jsonb), false from"
+               " (select pg_advisory_xact_lock(hashtextextended(:k, 0))) as key_lock"
+               " on conflict (id) do nothing",
+          soci::use(record.process_id, "id"), soci::use(record.process_id, "name"),
+          soci::use(status, "status"), soci::use(started, "started"),
+          soci::use(no_config, "config"), soci::use(summary, "summary"), soci::use(key, "k");
+    } else {
+      // BEGIN IMMEDIATE already holds the database's write lock.
+      *sql_ << "insert into bdp_processes (id, name, description, status, started_at,"
+               " finished_at, config, summary, recorded) values (:id, :name, '', :status,"
+               " :started, 0, :config, :summary, 0) on conflict (id) do nothing",
+          soci::use(record.process_id, "id"), soci::use(record.process_id, "name"),
+          soci::use(status, "status"), soci::use(started, "started"),
+          soci::use(no_config, "config"), soci::use(summary, "summary");
+    }
+    // The next version is computed in the insert itself (one round trip).
+    record.created_at = now_micros();
+    const long long created = record.created_at;
+    const long long size = record.size_bytes;
+    const long long rows = record.row_count;
+    // PostgreSQL gets an inline blob in the insert, as hex text (SOCI 4.0.3
+    // has no bytea binding); SQLite gets it through its C API below.
+    const std::string blob_param = pg && !by_reference ? to_hex(blob) : std::string();
+    long long id = 0;
+    long long version = 0;
+    *sql_ << "insert into intermediate_data (process_id, stage_name, entity_name, version,"
+             " storage_type, data_reference, metadata, created_at, size_bytes, checksum, kind,"
+             " schema, row_count, payload) select :p, :s, :e, coalesce(max(version), 0) + 1, :t,"
+             " '', " +
+                 json_param("m") + ", :c, :b, :x, :k, " + json_param("sc") + ", :r, " +
+                 (pg ? "nullif(decode(:blob, 'hex'), '')" : "nullif(:blob, '')") +
+                 " from intermediate_data where process_id = :p2 and stage_name = :s2 and"
+                 " entity_name = :e2 returning id, version",
+        soci::use(record.process_id, "p"), soci::use(record.stage_name, "s"),
+        soci::use(record.entity_name, "e"), soci::use(storage_type, "t"), soci::use(metadata, "m"),
+        soci::use(created, "c"), soci::use(size, "b"), soci::use(record.checksum, "x"),
+        soci::use(kind, "k"), soci::use(schema, "sc"), soci::use(rows, "r"),
+        soci::use(blob_param, "blob"), soci::use(record.process_id, "p2"),
+        soci::use(record.stage_name, "s2"), soci::use(record.entity_name, "e2"), soci::into(id),
+        soci::into(version);
+    record.version = version;
+    record.id = std::to_string(id);
+    const std::string where_record = describe_record(record) + " in " + settings_.display;
+    if (!by_reference) {
+      if (!pg) sqlite_write_blob(native_handle(), id, blob, where_record);
+    } else {
+      const std::string table_name = data_table_name(id);
+      const auto columns = data_column_identifiers(record.schema);
+      *sql_ << create_data_table_sql(settings_.dialect, table_name, columns, record.schema);
+      if (pg) {
+        pg_copy_table(native_handle(), table_name, columns, *payload.table(), where_record);
+      } else {
+        sqlite_load_table(native_handle(), table_name, *payload.table(), where_record);
+      }
+      *sql_ << "update intermediate_data set data_reference = :t where id = :id",
+          soci::use(table_name), soci::use(id);
+      record.data_reference = table_name;
+    }
+    pause_before_commit_for_tests();
+    tx.commit();
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot store " + record.process_id + "/" + record.stage_name + "/" +
+                          record.entity_name);
+  }
+  return record;
+}
+
+Payload SociBackend::retrieve(const RecordInfo& record) {
+  const std::string where_record = describe_record(record) + " in " + settings_.display;
+  const auto id = number_of(record.id);
+  auto gone = [&] {
+    return Error(ErrorCode::not_found, where_record + " is not there: it was removed");
+  };
+  if (!id) throw gone();
+  const bool pg = settings_.dialect == Dialect::postgresql;
+  std::lock_guard lock(mutex_);
+  try {
+    std::string storage_type, data_reference, checksum, kind, schema_text;
+    long long rows = 0;
+    long long key = *id;
+    *sql_ << "select storage_type, data_reference, checksum, kind, " + json_column("schema") +
+                 ", row_count from intermediate_data where id = :id",
+        soci::use(key), soci::into(storage_type), soci::into(data_reference), soci::into(checksum),
+        soci::into(kind), soci::into(schema_text), soci::into(rows);
+    if (!sql_->got_data()) throw gone();
+    if (storage_type == "inline") {
+      auto blob = pg ? pg_read_blob(native_handle(), key, where_record)
+                     : sqlite_read_blob(native_handle(), key, where_record);
+      if (!blob) throw Error(ErrorCode::corrupt, where_record + ": its payload blob is missing");
+      const std::string actual = checksum_text(*blob);
+      if (actual != checksum) {
+        throw Error(ErrorCode::corrupt, where_record + ": the payload blob is damaged (checksum " +
+                                            actual + ", recorded " + checksum + ")");
+      }
+      return binary::decode(*blob, where_record);
+    }
+    if (!is_data_table_name(data_reference)) {
+      throw Error(ErrorCode::corrupt,
+                  where_record + ": data_reference '" + data_reference + "' is not a bdp table");
+    }
+    const Schema schema = parse_schema(schema_text, where_record);
+    if (!pg) {
+      return Payload(
+          sqlite_read_table(native_handle(), data_reference, schema, rows, where_record));
+    }
+    *sql_ << "begin";  // for "set local"; read-only, so a rollback on error is enough
+    try {
+      auto table = pg_read_table(native_handle(), data_reference, data_column_identifiers(schema),
+                                 schema, rows, where_record);
+      *sql_ << "commit";
+      return Payload(std::move(table));
+    } catch (const Error&) {
+      *sql_ << "rollback";
+      throw;
+    }
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot read " + describe_record(record));
+  }
+}
+
+std::vector<RecordInfo> SociBackend::list(const Query& query) {
+  std::string sql =
+      "select id, process_id, stage_name, entity_name, version, storage_type, data_reference, " +
+      json_column("metadata") + ", created_at, size_bytes, checksum, kind, " +
+      json_column("schema") + ", row_count from intermediate_data";
+  std::deque<std::string> texts;  // stable addresses for the bound values
+  std::deque<long long> numbers;
+  std::vector<std::string> conditions;
+  std::vector<std::function<void(soci::statement&)>> uses;  // in placeholder order
+  auto bind_text = [&](const std::string& condition, std::string value) {
+    conditions.push_back(condition);
+    texts.push_back(std::move(value));
+    uses.push_back([&value = texts.back()](soci::statement& st) { st.exchange(soci::use(value)); });
+  };
+  auto bind_number = [&](const std::string& condition, long long value) {
+    conditions.push_back(condition);
+    numbers.push_back(value);
+    uses.push_back(
+        [&value = numbers.back()](soci::statement& st) { st.exchange(soci::use(value)); });
+  };
+  if (query.process_id) bind_text("process_id = :p", *query.process_id);
+  if (query.stage_name) bind_text("stage_name = :s", *query.stage_name);
+  if (query.entity_name) bind_text("entity_name = :e", *query.entity_name);
+  if (query.since) bind_number("created_at >= :since", *query.since);
+  if (query.until) bind_number("created_at < :until", *query.until);
+  if (!query.metadata_equals.empty() && settings_.dialect == Dialect::postgresql) {
+    // Containment narrows the rows with the GIN index; Query::matches below
+    // decides exactly.
+    json::object wanted;
+    for (const auto& [key, value] : query.metadata_equals) wanted[key] = value;
+    bind_text("metadata @> cast(:m as jsonb)", json::serialize(wanted));
+  }
+  for (std::size_t i = 0; i < conditions.size(); ++i) {
+    sql += (i == 0 ? " where " : " and ") + conditions[i];
+  }
+  const char* dir = query.newest_first ? " desc" : "";
+  sql += std::string(" order by created_at") + dir + ", version" + dir + ", id";
+  if (query.limit && query.metadata_equals.empty()) sql += " limit " + std::to_string(*query.limit);
+
+  std::vector<RecordInfo> out;
+  std::lock_guard lock(mutex_);
+  try {
+    long long id = 0, version = 0, created = 0, size = 0, rows = 0;
+    std::string process, stage, entity, storage_type, reference, metadata, checksum, kind, schema;
+    soci::statement st(*sql_);
+    for (auto& use : uses) use(st);
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(process));
+    st.exchange(soci::into(stage));
+    st.exchange(soci::into(entity));
+    st.exchange(soci::into(version));
+    st.exchange(soci::into(storage_type));
+    st.exchange(soci::into(reference));
+    st.exchange(soci::into(metadata));
+    st.exchange(soci::into(created));
+    st.exchange(soci::into(size));
+    st.exchange(soci::into(checksum));
+    st.exchange(soci::into(kind));
+    st.exchange(soci::into(schema));
+    st.exchange(soci::into(rows));
+    st.alloc();
+    st.prepare(sql);
+    st.define_and_bind();
+    if (st.execute(true)) {
+      do {
+        RecordInfo r;
+        r.id = std::to_string(id);
+        r.process_id = process;
+        r.stage_name = stage;
+        r.entity_name = entity;
+        r.version = version;
+        r.storage_type =
+            storage_type == "reference" ? StorageType::reference : StorageType::inline_data;
+        r.data_reference = reference;
+        const std::string where_record = describe_record(r) + " in " + settings_.display;
+        r.metadata = parse_object(metadata, where_record, "metadata");
+        r.created_at = created;
+        r.size_bytes = size;
+        r.checksum = checksum;
+        r.kind = kind == "json" ? PayloadKind::json : PayloadKind::table;
+        r.schema = parse_schema(schema, where_record);
+        r.row_count = rows;
+        if (query.metadata_equals.empty() || query.matches(r)) out.push_back(std::move(r));
+      } while (st.fetch());
+    }
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot list records");
+  }
+  query.order_and_limit(out);
+  return out;
+}
+
+void SociBackend::remove(const RecordInfo& record) {
+  const auto id = number_of(record.id);
+  if (!id) return;
+  const bool pg = settings_.dialect == Dialect::postgresql;
+  std::lock_guard lock(mutex_);
+  try {
+    Transaction tx(*sql_, settings_.dialect);
+    long long key = *id;
+    std::string storage_type, reference, process;
+    *sql_
+        << "select storage_type, data_reference, process_id from intermediate_data where id = :id",
+        soci::use(key), soci::into(storage_type), soci::into(reference), soci::into(process);
+    if (!sql_->got_data()) return;  // already gone: the transaction rolls back, nothing changed
+    *sql_ << "delete from intermediate_data where id = :id", soci::use(key);
+    if (storage_type == "reference" && is_data_table_name(reference)) {
+      *sql_ << "drop table if exists " + reference;
+    }
+    // A placeholder process row goes with its last record.
+    *sql_ << std::string("delete from bdp_processes where id = :p and recorded = ") +
+                 (pg ? "false" : "0") +
+                 " and not exists (select 1 from intermediate_data where process_id = :p2)",
+        soci::use(process, "p"), soci::use(process, "p2");
+    tx.commit();
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot remove " + describe_record(record));
+  }
+}
+
+void SociBackend::save_process(const ProcessInfo& process) {
+  const bool pg = settings_.dialect == Dialect::postgresql;
+  const std::string config = json::serialize(process.config);
+  const std::string summary = json::serialize(process.to_json());
+  const std::string status(to_string(process.status));
+  const long long started = process.started_at;
+  const long long finished = process.finished_at;
+  std::lock_guard lock(mutex_);
+  try {
+    *sql_ << "insert into bdp_processes (id, name, description, status, started_at, finished_at,"
+             " config, summary, recorded) values (:id, :name, :description, :status, :started,"
+             " :finished, " +
+                 json_param("config") + ", " + json_param("summary") + ", " + (pg ? "true" : "1") +
+                 ") on conflict (id) do update set name = excluded.name, description ="
+                 " excluded.description, status = excluded.status, started_at ="
+                 " excluded.started_at, finished_at = excluded.finished_at, config ="
+                 " excluded.config, summary = excluded.summary, recorded = excluded.recorded",
+        soci::use(process.id, "id"), soci::use(process.name, "name"),
+        soci::use(process.description, "description"), soci::use(status, "status"),
+        soci::use(started, "started"), soci::use(finished, "finished"), soci::use(config, "config"),
+        soci::use(summary, "summary");
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot save process " + process.id);
+  }
+}
+
+std::vector<ProcessInfo> SociBackend::list_processes() {
+  const bool pg = settings_.dialect == Dialect::postgresql;
+  std::vector<ProcessInfo> out;
+  std::lock_guard lock(mutex_);
+  try {
+    std::string id, summary;
+    soci::statement st =
+        (sql_->prepare << "select id, " + json_column("summary") +
+                              " from bdp_processes where recorded = " + (pg ? "true" : "1"),
+         soci::into(id), soci::into(summary));
+    if (st.execute(true)) {
+      do {
+        const std::string where_process = "process row " + id + " in " + settings_.display;
+        boost::system::error_code ec;
+        auto value = json::parse(summary, ec);
+        if (ec) throw Error(ErrorCode::corrupt, where_process + ": summary is not JSON");
+        out.push_back(ProcessInfo::from_json(value, where_process));
+      } while (st.fetch());
+    }
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot list processes");
+  }
+  std::sort(out.begin(), out.end(), [](const ProcessInfo& a, const ProcessInfo& b) {
+    return a.started_at != b.started_at ? a.started_at > b.started_at : a.id > b.id;
+  });
+  return out;
+}
+
+void SociBackend::remove_process(std::string_view process_id) {
+  const bool pg = settings_.dialect == Dialect::postgresql;
+  const std::string id(process_id);
+  std::lock_guard lock(mutex_);
+  try {
+    Transaction tx(*sql_, settings_.dialect);
+    // Records keep their (foreign-key) process row as a placeholder.
+    *sql_ << std::string("update bdp_processes set recorded = ") + (pg ? "false" : "0") +
+                 " where id = :id",
+        soci::use(id);
+    *sql_ << "delete from bdp_processes where id = :id and not exists (select 1 from "
+             "intermediate_data where process_id = :id2)",
+        soci::use(id, "id"), soci::use(id, "id2");
+    tx.commit();
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot remove process " + id);
+  }
+}
+
+BackendStats SociBackend::stats() {
+  BackendStats stats;
+  std::lock_guard lock(mutex_);
+  try {
+    std::string process, stage;
+    long long records = 0, bytes = 0;
+    soci::statement st =
+        (sql_->prepare << "select process_id, stage_name, count(*), cast(sum(size_bytes) as "
+                          "bigint) from intermediate_data group by process_id, stage_name "
+                          "order by process_id, stage_name",
+         soci::into(process), soci::into(stage), soci::into(records), soci::into(bytes));
+    if (st.execute(true)) {
+      do {
+        stats.by_stage.push_back(BackendStats::Usage{process, stage, records, bytes});
+        stats.records += records;
+        stats.bytes += bytes;
+      } while (st.fetch());
+    }
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot compute statistics");
+  }
+  return stats;
+}
+
+}  // namespace bdp::socidb
