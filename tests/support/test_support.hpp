@@ -54,21 +54,28 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {});
 
-// Runs `body`, expecting a bdp::Error with `code` whose message contains
-// every one of `parts`; a test failure otherwise.
+// Runs `body`, requires it to throw bdp::Error with `code`, and returns
+// the message (empty, and a test failure, when nothing was thrown).
 template <class Body>
-void expect_error(Body&& body, ErrorCode code, const std::vector<std::string>& parts) {
+std::string error_of(Body&& body, ErrorCode code) {
   try {
     body();
   } catch (const Error& e) {
     BOOST_TEST(to_string(e.code()) == to_string(code), "code of: " << e.what());
-    for (const auto& part : parts) {
-      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos,
-                 "'" << part << "' missing in: " << e.what());
-    }
-    return;
+    return e.what();
   }
   BOOST_ERROR("no bdp::Error(" << to_string(code) << ") thrown");
+  return {};
+}
+
+// As error_of, and the message must contain every one of `parts`.
+template <class Body>
+void expect_error(Body&& body, ErrorCode code, const std::vector<std::string>& parts) {
+  const std::string message = error_of(std::forward<Body>(body), code);
+  if (message.empty()) return;
+  for (const auto& part : parts) {
+    BOOST_TEST(message.find(part) != std::string::npos, "'" << part << "' missing in: " << message);
+  }
 }
 
 }  // namespace bdp::test

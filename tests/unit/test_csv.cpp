@@ -22,18 +22,7 @@ using bdp::ErrorCode;
 using bdp::TableBuilder;
 namespace csv = bdp::csv;
 
-template <class F>
-std::string error_of(F&& f, ErrorCode code) {
-  try {
-    f();
-  } catch (const bdp::Error& e) {
-    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code),
-               "code " << bdp::to_string(e.code()) << " (" << e.what() << ")");
-    return e.what();
-  }
-  BOOST_FAIL("no bdp::Error was thrown");
-  return {};
-}
+using bdp::test::error_of;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

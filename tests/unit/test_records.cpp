@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/records.hpp>
 
@@ -14,18 +16,7 @@ namespace {
 namespace json = boost::json;
 using bdp::ErrorCode;
 
-template <class F>
-std::string error_of(F&& f, ErrorCode code) {
-  try {
-    f();
-  } catch (const bdp::Error& e) {
-    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code),
-               "code " << bdp::to_string(e.code()) << " (" << e.what() << ")");
-    return e.what();
-  }
-  BOOST_FAIL("no bdp::Error was thrown");
-  return {};
-}
+using bdp::test::error_of;
 
 bdp::RecordInfo sample_record() {
   bdp::RecordInfo r;

@@ -2,6 +2,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/payload.hpp>
 #include <bdp/sdk/plugin_abi.hpp>
@@ -18,19 +20,7 @@ using bdp::ColumnType;
 using bdp::ErrorCode;
 using bdp::TableBuilder;
 
-// Runs `f`, requires it to throw bdp::Error with `code`, returns the message.
-template <class F>
-std::string error_of(F&& f, ErrorCode code) {
-  try {
-    f();
-  } catch (const bdp::Error& e) {
-    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code),
-               "code " << bdp::to_string(e.code()) << " (" << e.what() << ")");
-    return e.what();
-  }
-  BOOST_FAIL("no bdp::Error was thrown");
-  return {};
-}
+using bdp::test::error_of;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
