@@ -3,6 +3,8 @@
 // unordered_map<string, shared_ptr<const Table>> measured in the same run.
 //
 // Run: ./build/bench/bench_memory   (the ratio is printed at the end)
+#include "bench_tables.hpp"
+
 #include <bdp/container.hpp>
 #include <bdp/plugin_host.hpp>
 #include <bdp/sdk/table.hpp>
@@ -20,29 +22,8 @@ namespace {
 constexpr std::int64_t kRows = 1'000'000;
 constexpr std::int64_t kIterations = 200'000;
 
-// A table shaped like the `generate` processor's output.
 const bdp::TablePtr& big_table() {
-  static const bdp::TablePtr table = [] {
-    bdp::TableBuilder b({{"id", bdp::ColumnType::int64},
-                         {"qty", bdp::ColumnType::int64},
-                         {"price", bdp::ColumnType::float64},
-                         {"weight", bdp::ColumnType::float64},
-                         {"region", bdp::ColumnType::string},
-                         {"sku", bdp::ColumnType::string},
-                         {"ts", bdp::ColumnType::timestamp}});
-    b.reserve(kRows);
-    const char* regions[] = {"north", "south", "east", "west"};
-    for (std::int64_t i = 0; i < kRows; ++i) {
-      b.column(0).append_int64(i);
-      b.column(1).append_int64(i % 97);
-      b.column(2).append_float64(static_cast<double>(i % 1000) / 7.0);
-      b.column(3).append_float64(static_cast<double>(i % 333) * 0.25);
-      b.column(4).append_string(regions[i % 4]);
-      b.column(5).append_string("SKU-" + std::to_string(i % 5000));
-      b.column(6).append_timestamp(1'700'000'000'000'000 + i * 1000);
-    }
-    return b.finish();
-  }();
+  static const bdp::TablePtr table = bdp::bench::orders_table(kRows, true);
   return table;
 }
 
@@ -62,6 +43,12 @@ void record(benchmark::State& state, const char* name, double seconds) {
   state.counters["ns_per_store_retrieve"] = ns;
 }
 
+// Each benchmark runs in two variants. Without release, every store adds a
+// version: records accumulate, as in a process that stores a stage
+// repeatedly under keep_all. With release (steady state), the stage is
+// released after each retrieve, so the figure is the bookkeeping alone; the
+// map baseline erases its entry likewise.
+template <bool kRelease>
 void BM_Baseline_UnorderedMap(benchmark::State& state) {
   const auto& table = big_table();
   std::unordered_map<std::string, std::shared_ptr<const bdp::Table>> map;
@@ -72,10 +59,12 @@ void BM_Baseline_UnorderedMap(benchmark::State& state) {
     map[key] = table;
     auto found = map.find(key)->second;
     benchmark::DoNotOptimize(found.get());
+    if constexpr (kRelease) map.erase(key);
   }
-  record(state, "baseline", cpu_seconds() - start);
+  record(state, kRelease ? "baseline_release" : "baseline", cpu_seconds() - start);
 }
 
+template <bool kRelease>
 void BM_Container_StoreRetrieve(benchmark::State& state) {
   const auto& table = big_table();
   bdp::PluginHost host;
@@ -87,50 +76,21 @@ void BM_Container_StoreRetrieve(benchmark::State& state) {
     auto out = container->retrieve_stage_data("stage");
     if (out.table().get() != table.get()) state.SkipWithError("retrieve copied the table");
     benchmark::DoNotOptimize(out);
+    if constexpr (kRelease) container->release("stage");
   }
-  // Every store added a version (records accumulate, as they do in a
-  // process that stores a stage repeatedly under keep_all).
-  record(state, "container", cpu_seconds() - start);
+  record(state, kRelease ? "container_release" : "container", cpu_seconds() - start);
 }
 
-// Steady state: the stage is released after each retrieve, so records do not
-// accumulate and the figure is the cost of the bookkeeping alone (the map
-// baseline erases its entry likewise).
-void BM_Baseline_UnorderedMapErase(benchmark::State& state) {
-  const auto& table = big_table();
-  std::unordered_map<std::string, std::shared_ptr<const bdp::Table>> map;
-  const std::string process = "bench", stage = "stage", entity = "default";
-  const double start = cpu_seconds();
-  for (auto _ : state) {
-    std::string key = process + '/' + stage + '/' + entity;
-    map[key] = table;
-    auto found = map.find(key)->second;
-    benchmark::DoNotOptimize(found.get());
-    map.erase(key);
-  }
-  record(state, "baseline_release", cpu_seconds() - start);
-}
-
-void BM_Container_StoreRetrieveRelease(benchmark::State& state) {
-  const auto& table = big_table();
-  bdp::PluginHost host;
-  auto container = bdp::DataContainer::in_memory(host);
-  container->set_process("bench");
-  const double start = cpu_seconds();
-  for (auto _ : state) {
-    container->store_stage_data("stage", table);
-    auto out = container->retrieve_stage_data("stage");
-    if (out.table().get() != table.get()) state.SkipWithError("retrieve copied the table");
-    benchmark::DoNotOptimize(out);
-    container->release("stage");
-  }
-  record(state, "container_release", cpu_seconds() - start);
-}
-
-BENCHMARK(BM_Baseline_UnorderedMap)->Iterations(kIterations)->Unit(benchmark::kNanosecond);
-BENCHMARK(BM_Container_StoreRetrieve)->Iterations(kIterations)->Unit(benchmark::kNanosecond);
-BENCHMARK(BM_Baseline_UnorderedMapErase)->Iterations(kIterations)->Unit(benchmark::kNanosecond);
-BENCHMARK(BM_Container_StoreRetrieveRelease)
+BENCHMARK_TEMPLATE(BM_Baseline_UnorderedMap, false)
+    ->Iterations(kIterations)
+    ->Unit(benchmark::kNanosecond);
+BENCHMARK_TEMPLATE(BM_Container_StoreRetrieve, false)
+    ->Iterations(kIterations)
+    ->Unit(benchmark::kNanosecond);
+BENCHMARK_TEMPLATE(BM_Baseline_UnorderedMap, true)
+    ->Iterations(kIterations)
+    ->Unit(benchmark::kNanosecond);
+BENCHMARK_TEMPLATE(BM_Container_StoreRetrieve, true)
     ->Iterations(kIterations)
     ->Unit(benchmark::kNanosecond);
 

@@ -7,6 +7,8 @@
 // Run: ./build/bench/bench_soci      (ratios and a summary line at the end)
 // PostgreSQL parts run when BDP_BENCH_PG_URL (or BDP_TEST_PG_URL) is set,
 // e.g. eval "$(tools/pg.sh env "$(tools/pg.sh start)")".
+#include "bench_tables.hpp"
+
 #include <bdp/plugin_host.hpp>
 #include <bdp/sdk/backend.hpp>
 #include <bdp/sdk/csv.hpp>
@@ -39,27 +41,7 @@ constexpr std::int64_t kRows = 1'000'000;
 constexpr int kSmallStores = 2'000;
 
 const bdp::TablePtr& big_table() {
-  static const bdp::TablePtr table = [] {
-    bdp::TableBuilder b({{"id", bdp::ColumnType::int64},
-                         {"qty", bdp::ColumnType::int64},
-                         {"price", bdp::ColumnType::float64},
-                         {"weight", bdp::ColumnType::float64},
-                         {"region", bdp::ColumnType::string},
-                         {"sku", bdp::ColumnType::string},
-                         {"ts", bdp::ColumnType::timestamp}});
-    b.reserve(kRows);
-    const char* regions[] = {"north", "south", "east", "west"};
-    for (std::int64_t i = 0; i < kRows; ++i) {
-      b.column(0).append_int64(i);
-      b.column(1).append_int64(i % 97);
-      b.column(2).append_float64(static_cast<double>(i % 1000) / 7.0);
-      b.column(3).append_float64(static_cast<double>(i % 333) * 0.25);
-      b.column(4).append_string(regions[i % 4]);
-      b.column(5).append_string("SKU-" + std::to_string(i % 5000));
-      b.column(6).append_timestamp(1'700'000'000'000'000 + i * 1000);
-    }
-    return b.finish();
-  }();
+  static const bdp::TablePtr table = bdp::bench::orders_table(kRows, true);
   return table;
 }
 
