@@ -298,23 +298,11 @@ void CsvBackend::remove_process(std::string_view process_id) {
 }
 
 BackendStats CsvBackend::stats() {
-  BackendStats stats;
-  std::map<std::pair<std::string, std::string>, BackendStats::Usage> usage;
-  {
-    std::lock_guard threads(mutex_);
-    auto guard = read_locked();
-    for (const auto& [id, r] : index_.records()) {
-      auto& u = usage[{r.process_id, r.stage_name}];
-      u.process_id = r.process_id;
-      u.stage_name = r.stage_name;
-      ++u.records;
-      u.bytes += r.size_bytes;
-      ++stats.records;
-      stats.bytes += r.size_bytes;
-    }
-  }
-  for (auto& [key, u] : usage) stats.by_stage.push_back(std::move(u));
-  return stats;
+  UsageTally tally;
+  std::lock_guard threads(mutex_);
+  auto guard = read_locked();
+  for (const auto& [id, r] : index_.records()) tally.add(r);
+  return tally.finish();
 }
 
 void CsvBackend::rebuild_index() {

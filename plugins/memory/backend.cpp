@@ -118,21 +118,10 @@ void MemoryBackend::remove_process(std::string_view process_id) {
 }
 
 BackendStats MemoryBackend::stats() {
-  BackendStats stats;
-  std::map<std::pair<std::string, std::string>, BackendStats::Usage> usage;
+  UsageTally tally;
   std::lock_guard lock(mutex_);
-  for (const auto& [number, entry] : records_) {
-    const RecordInfo& r = entry.record;
-    auto& u = usage[{r.process_id, r.stage_name}];
-    u.process_id = r.process_id;
-    u.stage_name = r.stage_name;
-    ++u.records;
-    u.bytes += r.size_bytes;
-    ++stats.records;
-    stats.bytes += r.size_bytes;
-  }
-  for (auto& [key, u] : usage) stats.by_stage.push_back(std::move(u));
-  return stats;
+  for (const auto& [number, entry] : records_) tally.add(entry.record);
+  return tally.finish();
 }
 
 }  // namespace bdp::memory

@@ -316,7 +316,7 @@ TablePtr pg_read_table(void* conn_handle, const std::string& sql_table,
   std::vector<Column> out;
   out.reserve(builders.size());
   for (auto& b : builders) out.push_back(b.finish());
-  return std::make_shared<const Table>(std::move(out));
+  return make_table(std::move(out));
 }
 
 }  // namespace bdp::socidb

@@ -170,7 +170,7 @@ TablePtr sqlite_read_table(void* db_handle, const std::string& sql_table, const 
   std::vector<Column> columns;
   columns.reserve(builders.size());
   for (auto& b : builders) columns.push_back(b.finish());
-  return std::make_shared<const Table>(std::move(columns));
+  return make_table(std::move(columns));
 }
 
 }  // namespace bdp::socidb

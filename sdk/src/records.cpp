@@ -444,4 +444,24 @@ void Query::order_and_limit(std::vector<RecordInfo>& records) const {
   }
 }
 
+void UsageTally::add(const RecordInfo& record) {
+  auto& u = usage_[{record.process_id, record.stage_name}];
+  if (u.records == 0) {
+    u.process_id = record.process_id;
+    u.stage_name = record.stage_name;
+  }
+  ++u.records;
+  u.bytes += record.size_bytes;
+}
+
+BackendStats UsageTally::finish() const {
+  BackendStats stats;
+  for (const auto& [key, u] : usage_) {
+    stats.records += u.records;
+    stats.bytes += u.bytes;
+    stats.by_stage.push_back(u);
+  }
+  return stats;
+}
+
 }  // namespace bdp

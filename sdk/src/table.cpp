@@ -412,6 +412,10 @@ TablePtr TableBuilder::finish() {
   std::vector<Column> columns;
   columns.reserve(columns_.size());
   for (auto& c : columns_) columns.push_back(c.finish());
+  return make_table(std::move(columns));
+}
+
+TablePtr make_table(std::vector<Column> columns) {
   return std::make_shared<const Table>(std::move(columns));
 }
 

@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,15 +37,15 @@ struct BDP_SDK_API RecordInfo {
   std::string entity_name;
   std::int64_t version = 0;  // 1, 2, ... per (process, stage, entity); assigned by the backend
   StorageType storage_type = StorageType::inline_data;
-  std::string data_reference;     // where the data is: file path, table name; empty when inline
-  boost::json::object metadata;   // user metadata, decisions, timings
-  std::int64_t created_at = 0;    // microseconds since the epoch, UTC
-  std::int64_t size_bytes = 0;    // bytes the payload occupies in its backend
-  std::string checksum;           // of the stored bytes; empty if the backend keeps none
-  std::string backend;            // name of the configured backend instance holding it
+  std::string data_reference;    // where the data is: file path, table name; empty when inline
+  boost::json::object metadata;  // user metadata, decisions, timings
+  std::int64_t created_at = 0;   // microseconds since the epoch, UTC
+  std::int64_t size_bytes = 0;   // bytes the payload occupies in its backend
+  std::string checksum;          // of the stored bytes; empty if the backend keeps none
+  std::string backend;           // name of the configured backend instance holding it
   PayloadKind kind = PayloadKind::table;
-  Schema schema;                  // columns, for tables
-  std::int64_t row_count = 0;     // rows, for tables
+  Schema schema;               // columns, for tables
+  std::int64_t row_count = 0;  // rows, for tables
 
   // Canonical JSON form (used by sidecar files, the CLI's --json, exports).
   boost::json::object to_json() const;
@@ -87,13 +88,13 @@ struct BDP_SDK_API StageInfo {
   double progress = 0.0;          // 0..1, last reported
   std::string message;            // last progress message, or the error of a failed stage
   std::vector<std::string> record_ids;
-  std::int64_t rows = 0;          // rows over the stage's table entities
-  std::int64_t columns = 0;       // columns of its widest table entity
-  std::int64_t bytes = 0;         // bytes stored
-  double store_ms = 0.0;          // time spent storing its outputs
-  double run_ms = 0.0;            // time spent computing it
-  std::string backend;            // backend instance that holds it
-  std::string location;           // where that backend keeps data
+  std::int64_t rows = 0;     // rows over the stage's table entities
+  std::int64_t columns = 0;  // columns of its widest table entity
+  std::int64_t bytes = 0;    // bytes stored
+  double store_ms = 0.0;     // time spent storing its outputs
+  double run_ms = 0.0;       // time spent computing it
+  std::string backend;       // backend instance that holds it
+  std::string location;      // where that backend keeps data
 
   boost::json::object to_json() const;
   static StageInfo from_json(const boost::json::value& json, std::string_view where);
@@ -125,6 +126,17 @@ struct BackendStats {
   std::int64_t records = 0;
   std::int64_t bytes = 0;
   std::vector<Usage> by_stage;
+};
+
+// Adds up a backend's BackendStats from its records, one add() per record.
+class BDP_SDK_API UsageTally {
+ public:
+  void add(const RecordInfo& record);
+  // The totals, with by_stage ordered by (process, stage).
+  BackendStats finish() const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, BackendStats::Usage> usage_;
 };
 
 }  // namespace bdp

@@ -52,9 +52,7 @@ class BDP_SDK_API Column {
   std::size_t size() const noexcept { return size_; }
   std::size_t null_count() const noexcept { return null_count_; }
 
-  bool is_null(std::size_t row) const noexcept {
-    return null_count_ != 0 && validity_[row] == 0;
-  }
+  bool is_null(std::size_t row) const noexcept { return null_count_ != 0 && validity_[row] == 0; }
 
   // Typed access. The caller must use the accessor of the column's type
   // (int64_at for int64 and timestamp columns); a null cell reads as 0,
@@ -162,6 +160,11 @@ class BDP_SDK_API Table {
 };
 
 using TablePtr = std::shared_ptr<const Table>;
+
+// Makes a shared Table of `columns` (see Table's constructor for the checks).
+// The shared pointer's bookkeeping is created inside the SDK library, so a
+// table made by plugin code this way does not depend on that plugin's code.
+BDP_SDK_API TablePtr make_table(std::vector<Column> columns);
 
 // Builds a Table column by column or row by row.
 class BDP_SDK_API TableBuilder {
