@@ -120,6 +120,15 @@ BOOST_AUTO_TEST_CASE(refuses_a_plugin_built_for_a_newer_abi_minor) {
                {fixture("newer_minor").string(), "ABI 1.1", "newer than this host's 1.0"});
 }
 
+BOOST_AUTO_TEST_CASE(accepts_a_plugin_built_for_its_own_abi_major_and_minor) {
+  // A plugin built for an older minor than the host's is accepted too; that
+  // needs a host ahead of the SDK, so it is tested in test_abi_minor.cpp.
+  PluginHost host;
+  bdp::PluginInfo info = host.inspect(fixture("older_minor"));
+  BOOST_TEST(info.abi_major == bdp::kSdkAbiMajor);
+  BOOST_TEST(info.abi_minor == bdp::kSdkAbiMinor);
+}
+
 BOOST_AUTO_TEST_CASE(refuses_a_plugin_built_with_another_standard_library) {
   PluginHost host;
   expect_error([&] { host.inspect(fixture("other_stdlib")); }, ErrorCode::plugin,
