@@ -3,7 +3,6 @@
 #include <bdp/sdk/error.hpp>
 
 #include <cstdlib>
-#include <regex>
 
 namespace bdp::socidb {
 
@@ -19,16 +18,6 @@ constexpr std::string_view kPostgresScheme = "postgresql://";
 }
 
 }  // namespace
-
-std::string redact_connection(std::string_view connection) {
-  static const std::regex keyword(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&]*))",
-                                  std::regex::icase);
-  static const std::regex userinfo(R"((://[^:/@\s]*):[^@/\s]*@)");
-  std::string text(connection);
-  text = std::regex_replace(text, keyword, "$1***");
-  text = std::regex_replace(text, userinfo, "$1:***@");
-  return text;
-}
 
 std::string one_line(std::string_view text) {
   std::string out;

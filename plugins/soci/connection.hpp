@@ -4,6 +4,8 @@
 // connection. No SOCI here, so tests can use it directly.
 #pragma once
 
+#include <bdp/sdk/secrets.hpp>
+
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -41,11 +43,6 @@ struct Settings {
 // or unsupported connection string, or an unset environment variable.
 Settings parse_settings(std::string_view instance, const boost::json::object& config,
                         const std::filesystem::path& base_dir);
-
-// `connection` with every password replaced by "***": the value of a
-// "password=" keyword (quoted or not, in a conninfo string or a URI query)
-// and the password part of "scheme://user:password@host".
-std::string redact_connection(std::string_view connection);
 
 // `text` on one line: line breaks become "; ", trailing blanks dropped.
 std::string one_line(std::string_view text);

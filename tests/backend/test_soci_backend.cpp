@@ -715,7 +715,7 @@ BOOST_AUTO_TEST_CASE(unreachable_server_is_a_one_line_redacted_error) {
 }
 
 BOOST_AUTO_TEST_CASE(redaction_hides_every_password_form) {
-  using bdp::socidb::redact_connection;
+  using bdp::redact_connection;
   BOOST_TEST(redact_connection("postgresql://host=h dbname=d user=u password=s3cret port=5") ==
              "postgresql://host=h dbname=d user=u password=*** port=5");
   BOOST_TEST(redact_connection("postgresql://host=h password = 'a b\\' c' user=u") ==
