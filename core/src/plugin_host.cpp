@@ -6,6 +6,7 @@
 
 #include "log.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <boost/json/object.hpp>
@@ -26,8 +27,10 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   static std::mutex mutex;
   std::lock_guard lock(mutex);
   if (auto existing = spdlog::get(name)) return existing;
-  auto created = std::make_shared<spdlog::logger>(name, spdlog::default_logger()->sinks().begin(),
-                                                  spdlog::default_logger()->sinks().end());
+  // One stderr sink for every core logger: spdlog's default logger writes to
+  // stdout, which belongs to the application (bdp run --json prints there).
+  static const auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto created = std::make_shared<spdlog::logger>(name, sink);
   created->set_level(spdlog::get_level());
   spdlog::register_logger(created);
   return created;

@@ -372,7 +372,8 @@ int main(int argc, char** argv) {
     }
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
-  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
+  // Errors reach the user as one line (below); the log is for --verbose.
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::off);
   spdlog::set_pattern("%^[%l]%$ %n: %v");
   if (config_file.empty() && fs::exists("bdp.json")) config_file = "bdp.json";
 
