@@ -4,13 +4,16 @@
 
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/names.hpp>
+#include <bdp/sdk/secrets.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/stream_parser.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -214,6 +217,151 @@ void walk_root(const json::object& doc, const ProvNode& root,
   }
 }
 
+std::uint64_t to_uint64(const json::value& v) {
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64()) return static_cast<std::uint64_t>(v.get_int64());
+  return static_cast<std::uint64_t>(v.get_double());
+}
+
+// The SOCI connection string for a database URL of the Python framework
+// ("sqlite:///file.db", "postgresql://user@host/db"). Throws
+// bdp::Error(config) prefixed with `where` for any other URL.
+std::string legacy_db_url(std::string_view url, const std::string& where) {
+  constexpr std::string_view kSqlite = "sqlite:///";
+  if (url.starts_with(kSqlite)) {
+    std::string_view file = url.substr(kSqlite.size());
+    if (file.empty()) config_error(where + ": " + in_quotes(url) + " names no database file");
+    return "sqlite3://db=" + std::string(file);
+  }
+  if (url == "sqlite://" || url.starts_with("sqlite://:memory:")) {
+    config_error(where +
+                 ": an in-memory SQLite database cannot keep data; name a file "
+                 "(sqlite:///bdp-data/bdp.sqlite)");
+  }
+  const auto scheme_end = url.find("://");
+  const std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme_end != std::string_view::npos &&
+      (scheme == "postgresql" || scheme == "postgres" || scheme.starts_with("postgresql+"))) {
+    return "postgresql://" + std::string(url.substr(scheme_end + 3));
+  }
+  config_error(where + ": unsupported database URL scheme " + in_quotes(scheme) +
+               " (supported: sqlite:///<file>, postgresql://user@host/db)");
+}
+
+// ---------------------------------------------------------------------------
+// The Python framework's storage keys. persist_intermediate_results,
+// persist_format, storage_dir and db_url are mapped onto mode, backend and
+// "backends" in the merged document, each with one deprecation line. A value
+// set in a higher layer than the legacy key (say, --set
+// storage_strategy.mode=memory over a project's
+// persist_intermediate_results) wins over the mapping.
+
+json::value nest(const std::vector<std::string>& segments, std::size_t first, json::value value);
+
+struct LegacyMapper {
+  json::object& doc;
+  ProvNode& root;
+  std::vector<std::string>& warnings;
+
+  const Provenance* leaf(std::string_view block, std::string_view key) const {
+    const ProvNode* b = root.find(block);
+    const ProvNode* n = b ? b->find(key) : nullptr;
+    return n ? n->first_leaf() : nullptr;
+  }
+  // Whether a legacy key set by `legacy` may replace storage_strategy.`key`.
+  bool may_set(std::string_view key, const Provenance& legacy) const {
+    const Provenance* current = leaf("storage_strategy", key);
+    return !current || current->layer <= legacy.layer;
+  }
+  void set(std::vector<std::string> path, json::value value, const Provenance& p) {
+    json::object patch = nest(path, 0, std::move(value)).get_object();
+    merge_root(doc, root, patch, p);
+  }
+  void warn(const Provenance& p, std::string_view key, const std::string& what) {
+    warnings.push_back(p.source + ": storage_strategy." + std::string(key) + ": deprecated; " +
+                       what);
+  }
+  // The plugin of backends.<name>, or "" when it is not defined.
+  std::string plugin_of(std::string_view name) const {
+    const auto* backends = doc.if_contains("backends");
+    const auto* block =
+        backends && backends->is_object() ? backends->get_object().if_contains(name) : nullptr;
+    if (!block || !block->is_object()) return {};
+    const auto* plugin = block->get_object().if_contains("plugin");
+    return plugin && plugin->is_string() ? std::string(plugin->get_string()) : std::string("?");
+  }
+  // Defines (or re-points) backends.<name> with `plugin` and `key` = `value`.
+  void define(std::string_view name, std::string_view plugin, std::string_view key,
+              const std::string& value, const Provenance& p, std::string_view legacy_key) {
+    const std::string existing = plugin_of(name);
+    if (!existing.empty() && existing != plugin) {
+      config_error(p.source + ": storage_strategy." + std::string(legacy_key) +
+                   ": maps onto backends." + std::string(name) + ", which is already defined " +
+                   "with plugin " + in_quotes(existing) + "; rename that backend or configure " +
+                   "\"backends\" and \"backend\" instead of the deprecated key");
+    }
+    set({"backends", std::string(name), "plugin"}, json::string(plugin), p);
+    set({"backends", std::string(name), std::string(key)}, json::string(value), p);
+  }
+
+  void run() {
+    auto* block = doc.if_contains("storage_strategy");
+    if (!block || !block->is_object()) return;
+    const json::object strategy = block->get_object();  // a copy: set() changes doc
+
+    if (const auto* v = strategy.if_contains("persist_intermediate_results")) {
+      const Provenance p = *leaf("storage_strategy", "persist_intermediate_results");
+      const std::string mode =
+          strategy.contains("mode") ? std::string(strategy.at("mode").get_string()) : "memory";
+      if (v->get_bool() && mode == "memory" && may_set("mode", p)) {
+        set({"storage_strategy", "mode"}, json::string("persist"), p);
+        warn(p, "persist_intermediate_results", "true maps to \"mode\": \"persist\"");
+      } else {
+        warn(p, "persist_intermediate_results",
+             "ignored; \"mode\" is \"" + mode + "\" (use \"mode\" instead)");
+      }
+    }
+
+    std::string target;  // the backend the legacy keys select
+    if (const auto* v = strategy.if_contains("storage_dir")) {
+      const Provenance p = *leaf("storage_strategy", "storage_dir");
+      const std::string dir(v->get_string());
+      define("csv", "csv", "root", dir, p, "storage_dir");
+      warn(p, "storage_dir", "maps to backends.csv.root = \"" + dir + "\"");
+      target = "csv";
+    }
+    if (const auto* v = strategy.if_contains("db_url")) {
+      const Provenance p = *leaf("storage_strategy", "db_url");
+      const std::string connection =
+          legacy_db_url(v->get_string(), p.source + ": storage_strategy.db_url");
+      define("db", "soci", "connection", connection, p, "db_url");
+      warn(p, "db_url",
+           "maps to backends.db.connection = \"" + redact_connection(connection) + "\"");
+      target = "db";
+    }
+    if (const auto* v = strategy.if_contains("persist_format")) {
+      const Provenance p = *leaf("storage_strategy", "persist_format");
+      target = std::string(v->get_string());
+      if (plugin_of(target).empty()) {
+        if (target == "csv") {
+          define("csv", "csv", "root", "bdp-data/csv", p, "persist_format");
+        } else {
+          define("db", "soci", "connection", "sqlite3://db=bdp-data/bdp.sqlite", p,
+                 "persist_format");
+        }
+      }
+      warn(p, "persist_format", "maps to \"backend\": \"" + target + "\"");
+    }
+    if (!target.empty()) {
+      const std::string_view key = strategy.contains("persist_format") ? "persist_format"
+                                   : target == "db"                    ? "db_url"
+                                                                       : "storage_dir";
+      const Provenance p = *leaf("storage_strategy", key);
+      if (may_set("backend", p)) set({"storage_strategy", "backend"}, json::string(target), p);
+    }
+  }
+};
+
 // ---------------------------------------------------------------------------
 // Schema checks. One Validator checks one layer on its own (`merged` false:
 // every error names that layer's source) or the merged document (`merged`
@@ -322,6 +470,9 @@ class Validator {
     }
     wrong_type(w, "a non-negative integer", v);
   }
+  void duration(const json::value& v, const Where& w) const {
+    parse_duration(string(v, w), w.source + ": " + w.path);
+  }
   void cleanup_policy(const json::value& v, const Where& w) const {
     parse_cleanup_policy(string(v, w), w.source + ": " + w.path);
   }
@@ -354,12 +505,26 @@ class Validator {
         cleanup_policy(value, c);
       } else if (key == "backend") {
         backend_ref(value, c);
-      } else if (key == "max_memory_bytes") {
+      } else if (key == "max_memory_bytes" || key == "keep_last_processes") {
         unsigned_integer(value, c);
+      } else if (key == "write_queue_bytes") {
+        unsigned_integer(value, c);
+        if (to_uint64(value) == 0) fail(c, "must be at least 1");
+      } else if (key == "max_age") {
+        duration(value, c);
+      } else if (key == "persist_format") {
+        auto format = string(value, c);
+        if (format != "csv" && format != "db")
+          fail(c, "invalid value " + in_quotes(format) + " (allowed: csv, db)");
+      } else if (key == "storage_dir") {
+        if (string(value, c).empty()) fail(c, "must not be empty");
+      } else if (key == "db_url") {
+        legacy_db_url(string(value, c), c.source + ": " + c.path);
       } else {
         unknown(c,
                 "mode, persist_intermediate_results, stages_to_persist, cleanup_policy, "
-                "backend, max_memory_bytes");
+                "backend, max_memory_bytes, write_queue_bytes, keep_last_processes, max_age, "
+                "and the deprecated persist_format, storage_dir, db_url");
       }
     }
   }
@@ -473,8 +638,12 @@ class Validator {
         backend_ref(member.value(), c);
       } else if (key == "cleanup_policy") {
         cleanup_policy(member.value(), c);
+      } else if (key == "keep_last_processes") {
+        unsigned_integer(member.value(), c);
+      } else if (key == "max_age") {
+        duration(member.value(), c);
       } else {
-        unknown(c, "persist, backend, cleanup_policy");
+        unknown(c, "persist, backend, cleanup_policy, keep_last_processes, max_age");
       }
     }
   }
@@ -487,12 +656,6 @@ class Validator {
 
 // ---------------------------------------------------------------------------
 // Reading the merged document into the typed Config.
-
-std::uint64_t to_uint64(const json::value& v) {
-  if (v.is_uint64()) return v.get_uint64();
-  if (v.is_int64()) return static_cast<std::uint64_t>(v.get_int64());
-  return static_cast<std::uint64_t>(v.get_double());
-}
 
 std::vector<std::string> strings_of(const json::value& v) {
   std::vector<std::string> out;
@@ -595,6 +758,79 @@ CleanupPolicy parse_cleanup_policy(std::string_view text, std::string_view where
        {CleanupPolicy::keep_all, CleanupPolicy::keep_latest, CleanupPolicy::keep_none})
     if (to_string(policy) == text) return policy;
   bad_enum(text, where, kCleanupPolicies);
+}
+
+std::int64_t parse_duration(std::string_view text, std::string_view where) {
+  auto fail = [&]() -> std::int64_t {
+    std::string message(where);
+    if (!message.empty()) message += ": ";
+    config_error(message + "invalid age " + in_quotes(text) +
+                 " (expected a whole number and a unit: s, m, h, d or w, e.g. \"30d\")");
+  };
+  if (text.size() < 2) return fail();
+  std::int64_t unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    case 'w':
+      unit = 7 * 86400;
+      break;
+    default:
+      return fail();
+  }
+  std::int64_t count = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size() - 1;
+  auto [end, ec] = std::from_chars(first, last, count);
+  if (ec != std::errc() || end != last || count <= 0 ||
+      count > std::numeric_limits<std::int64_t>::max() / unit / 1'000'000)
+    return fail();
+  return count * unit;
+}
+
+namespace {
+bool is_secret_key(std::string_view key) {
+  std::string lower;
+  for (char c : key)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (std::string_view word : {"password", "passwd", "secret", "token", "api_key", "apikey"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
+}
+
+void redact_value(json::value& v) {
+  if (auto* obj = v.if_object()) {
+    for (auto& member : *obj) {
+      if (is_secret_key(member.key()) && !member.value().is_object() &&
+          !member.value().is_array()) {
+        member.value() = "***";
+      } else {
+        redact_value(member.value());
+      }
+    }
+  } else if (auto* arr = v.if_array()) {
+    for (auto& item : *arr) redact_value(item);
+  } else if (auto* str = v.if_string()) {
+    std::string redacted = redact_connection(*str);
+    if (redacted != std::string_view(*str)) *str = redacted;
+  }
+}
+}  // namespace
+
+boost::json::object redact_secrets(const boost::json::object& document) {
+  json::value copy = document;
+  redact_value(copy);
+  return std::move(copy.get_object());
 }
 
 // ---------------------------------------------------------------------------
@@ -797,6 +1033,8 @@ Config ConfigResolver::resolve() const {
     config.runtime_overrides[key] = value;
   }
 
+  LegacyMapper{doc, root, config.warnings}.run();
+
   // Cross references over the merged document: stage order and names after
   // overrides, backends named by storage settings, backends' plugins.
   Validator(true, project_ ? project_->source : global_.source, &root).document(doc);
@@ -824,6 +1062,12 @@ Config ConfigResolver::resolve() const {
           parse_cleanup_policy(v->get_string(), "storage_strategy.cleanup_policy");
     if (const auto* v = strategy_doc->if_contains("backend"))
       strategy.backend = std::string(v->get_string());
+    if (const auto* v = strategy_doc->if_contains("write_queue_bytes"))
+      strategy.write_queue_bytes = to_uint64(*v);
+    if (const auto* v = strategy_doc->if_contains("keep_last_processes"))
+      strategy.keep_last_processes = to_uint64(*v);
+    if (const auto* v = strategy_doc->if_contains("max_age"))
+      strategy.max_age_seconds = parse_duration(v->get_string(), "storage_strategy.max_age");
     if (auto* v = strategy_doc->if_contains("max_memory_bytes")) {
       strategy.max_memory_bytes = to_uint64(*v);
       if (v->is_double()) {  // 1e9 is shown as 1000000000, like an integer from the parser
@@ -893,12 +1137,23 @@ Config ConfigResolver::resolve() const {
                                       ? parse_cleanup_policy(cleanup_value->get_string(), "")
                                       : strategy.cleanup_policy;
 
+      auto [keep_value, keep_prov] = pick("keep_last_processes");
+      stage.plan.keep_last_processes =
+          keep_value ? to_uint64(*keep_value) : strategy.keep_last_processes;
+      auto [age_value, age_prov] = pick("max_age");
+      stage.plan.max_age_seconds =
+          age_value ? parse_duration(age_value->get_string(), "") : strategy.max_age_seconds;
+
       Provenance persist_prov;
       if (strategy.mode == StorageMode::memory) {
         stage.plan.persist = false;
         const auto* p = strategy_prov("mode");
         persist_prov = p ? *p : builtin;
-      } else if (auto [pv, pp] = stage_value("persist"); pv) {
+      } else if (auto [pv, pp] = stage_value("persist");
+                 pv && (!strategy_prov("stages_to_persist") ||
+                        strategy_prov("stages_to_persist")->layer != ConfigLayer::runtime ||
+                        (pp && pp->layer == ConfigLayer::runtime))) {
+        // The stage's own setting, unless a runtime stages_to_persist beats it.
         stage.plan.persist = pv->get_bool();
         persist_prov = pp ? *pp : builtin;
       } else {
@@ -914,12 +1169,20 @@ Config ConfigResolver::resolve() const {
       effective["persist"] = stage.plan.persist;
       effective["backend"] = stage.plan.backend;
       effective["cleanup_policy"] = to_string(stage.plan.cleanup_policy);
+      if (keep_value || strategy.keep_last_processes)
+        effective["keep_last_processes"] = stage.plan.keep_last_processes;
+      if (age_value || strategy.max_age_seconds)
+        effective["max_age"] =
+            age_value ? age_value->get_string() : strategy_doc->at("max_age").get_string();
       obj["storage"] = std::move(effective);
       ProvNode& storage_node = node.child("storage");
       storage_node = ProvNode{};
       storage_node.child("persist").leaf = persist_prov;
       storage_node.child("backend").leaf = backend_prov;
       storage_node.child("cleanup_policy").leaf = cleanup_prov;
+      if (keep_value || strategy.keep_last_processes)
+        storage_node.child("keep_last_processes").leaf = keep_prov;
+      if (age_value || strategy.max_age_seconds) storage_node.child("max_age").leaf = age_prov;
 
       config.stages.push_back(std::move(stage));
     }

@@ -47,6 +47,15 @@ BDP_CORE_API std::string_view to_string(CleanupPolicy policy) noexcept;
 // prefixed with `where`.
 BDP_CORE_API StorageMode parse_storage_mode(std::string_view text, std::string_view where);
 BDP_CORE_API CleanupPolicy parse_cleanup_policy(std::string_view text, std::string_view where);
+// Parses an age such as "30d", "12h", "90m", "45s" or "2w" into seconds.
+// Throws bdp::Error(config) prefixed with `where` for anything else.
+BDP_CORE_API std::int64_t parse_duration(std::string_view text, std::string_view where);
+
+// A copy of `document` with secrets replaced by "***": the values of keys
+// that name a password, secret or token, and passwords inside connection
+// strings and URLs ("password=...", "user:pass@host"). Used for the config
+// snapshot kept with every process record.
+BDP_CORE_API boost::json::object redact_secrets(const boost::json::object& document);
 
 // Where a resolved value came from.
 struct Provenance {
@@ -62,6 +71,11 @@ struct StorageStrategy {
   CleanupPolicy cleanup_policy = CleanupPolicy::keep_latest;
   std::string backend = "memory";      // persistent backend: a key of "backends"
   std::uint64_t max_memory_bytes = 0;  // memory budget; 0 = unlimited
+  // hybrid: bytes of stage data that may wait for the background writer
+  // before store_stage_data blocks.
+  std::uint64_t write_queue_bytes = 256ull << 20;
+  std::uint64_t keep_last_processes = 0;  // lifecycle: 0 = keep every process
+  std::int64_t max_age_seconds = 0;       // lifecycle: 0 = no age limit
 };
 
 // Where one stage's outputs go.
@@ -69,6 +83,8 @@ struct StagePlan {
   bool persist = false;  // written to `backend` rather than kept in memory only
   std::string backend;   // instance name under "backends"
   CleanupPolicy cleanup_policy = CleanupPolicy::keep_latest;
+  std::uint64_t keep_last_processes = 0;  // 0 = keep this stage's data of every process
+  std::int64_t max_age_seconds = 0;       // 0 = no age limit
 };
 
 struct StageConfig {
@@ -98,6 +114,8 @@ class BDP_CORE_API Config {
   std::vector<StageConfig> stages;
   // Runtime overrides as given, {"key.path": value}; stored as decisions.
   boost::json::object runtime_overrides;
+  // One line per deprecated key that was mapped ("file: key: deprecated ...").
+  std::vector<std::string> warnings;
 
   // The whole merged document (what `bdp config show` prints), with each
   // stage's effective storage under stages[i].storage.
