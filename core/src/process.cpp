@@ -147,13 +147,36 @@ std::vector<RecordInfo> ProcessStageHandler::complete_stage(std::string_view sta
   const double store_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-  std::lock_guard lock(mutex_);
-  StageInfo& info = stage_locked(stage);
-  info.status = StageStatus::completed;
-  info.finished_at = now_micros();
-  info.progress = 1.0;
-  info.run_ms = static_cast<double>(now - started) / 1000.0;
-  info.store_ms = store_ms;
+  const StageStorage storage = container_.stage_storage(stage);
+  ProgressListener listener;
+  std::string name;
+  std::string message;
+  {
+    std::lock_guard lock(mutex_);
+    StageInfo& info = stage_locked(stage);
+    info.status = StageStatus::completed;
+    info.finished_at = now_micros();
+    info.progress = 1.0;
+    info.run_ms = static_cast<double>(now - started) / 1000.0;
+    info.store_ms = store_ms;
+    apply_records_locked(info, records);
+    if (!storage.backend.empty()) {
+      info.backend = storage.backend;
+      info.location = storage.location;
+    }
+    message = "stored " + std::to_string(info.bytes) + " bytes in " + info.backend +
+              (storage.pending ? " (writing in the background)" : "");
+    info.message = message;
+    name = info.name;
+    listener = listener_;
+    save_locked();
+  }
+  if (listener) listener(name, 1.0, message);
+  return records;
+}
+
+void ProcessStageHandler::apply_records_locked(StageInfo& info,
+                                               const std::vector<RecordInfo>& records) {
   info.rows = 0;
   info.columns = 0;
   info.bytes = 0;
@@ -172,8 +195,55 @@ std::vector<RecordInfo> ProcessStageHandler::complete_stage(std::string_view sta
     info.location = records.front().data_reference.empty() ? records.front().backend
                                                            : records.front().data_reference;
   }
+}
+
+void ProcessStageHandler::reuse_stage(std::string_view stage, std::string_view from_process,
+                                      const std::vector<RecordInfo>& records) {
+  std::lock_guard lock(mutex_);
+  StageInfo& info = stage_locked(stage);
+  const std::int64_t now = now_micros();
+  info.status = StageStatus::completed;
+  info.started_at = now;
+  info.finished_at = now;
+  info.progress = 1.0;
+  info.run_ms = 0.0;
+  info.store_ms = 0.0;
+  info.decisions["reused_from"] = std::string(from_process);
+  apply_records_locked(info, records);
+  info.message = "reused the stored result of process " + std::string(from_process);
   save_locked();
-  return records;
+}
+
+std::string ProcessStageHandler::refresh_storage() {
+  std::vector<std::string> stages;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& s : process_.stages) {
+      if (s.status == StageStatus::completed && !s.decisions.contains("reused_from")) {
+        stages.push_back(s.name);
+      }
+    }
+  }
+  std::string first_error;
+  std::lock_guard lock(mutex_);
+  for (const auto& name : stages) {
+    const StageStorage storage = container_.stage_storage(name);
+    if (storage.backend.empty()) continue;
+    StageInfo& info = stage_locked(name);
+    info.backend = storage.backend;
+    info.location = storage.location;
+    if (storage.write_ms > 0) info.store_ms = storage.write_ms;
+    if (!storage.error.empty()) {
+      info.status = StageStatus::failed;
+      info.message = storage.error;
+      if (first_error.empty()) first_error = storage.error;
+    } else if (info.message.ends_with(" (writing in the background)")) {
+      info.message.erase(info.message.size() -
+                         std::string_view(" (writing in the background)").size());
+    }
+  }
+  save_locked();
+  return first_error;
 }
 
 void ProcessStageHandler::fail_stage(std::string_view stage, std::string_view error) {

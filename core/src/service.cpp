@@ -1,12 +1,15 @@
 #include <bdp/service.hpp>
 
 #include <bdp/sdk/error.hpp>
+#include <bdp/sdk/names.hpp>
 #include <bdp/sdk/processor.hpp>
 
 #include "log.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 namespace bdp {
 
@@ -79,17 +82,170 @@ Service::Service(Config config) : config_(std::move(config)) {
 
 Service::~Service() = default;
 
+namespace {
+
+// The records behind an input stage's outputs, as lineage metadata. A
+// record still on its way to its backend (hybrid) has no id there yet: it is
+// named by process, stage, entity and version, with the backend it goes to.
+boost::json::array lineage_of(const std::vector<RecordInfo>& records, const StageStorage& storage) {
+  boost::json::array out;
+  for (const auto& r : records) {
+    boost::json::object item;
+    item["process_id"] = r.process_id;
+    item["stage"] = r.stage_name;
+    item["entity"] = r.entity_name;
+    item["version"] = r.version;
+    const bool pending = storage.pending != 0 && r.backend != storage.backend;
+    if (pending) {
+      item["backend"] = storage.backend;
+      item["pending"] = true;
+    } else {
+      item["record_id"] = r.id;
+      item["backend"] = r.backend;
+    }
+    out.emplace_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Service::resolve_resume(const RunOptions& options, std::size_t& first_stage) {
+  if (options.resume_from.has_value() != options.from_stage.has_value()) {
+    throw Error(ErrorCode::invalid_argument,
+                "resuming needs both the process to resume from and the stage to start at "
+                "(--resume-from PROCESS --from-stage STAGE)");
+  }
+  first_stage = 0;
+  if (!options.resume_from) return {};
+  const StageConfig* from = config_.find_stage(*options.from_stage);
+  if (!from) {
+    std::string names;
+    for (const auto& stage : config_.stages) names += (names.empty() ? "" : ", ") + stage.name;
+    throw Error(ErrorCode::invalid_argument, "--from-stage: no stage named '" +
+                                                 *options.from_stage + "' (stages: " + names + ")");
+  }
+  first_stage = from->index;
+  std::string process = *options.resume_from;
+  const std::string name = options.name.value_or(config_.project);
+  auto processes = container_->list_processes();
+  if (process == "latest") {
+    auto it = std::find_if(processes.begin(), processes.end(),
+                           [&](const ProcessInfo& p) { return p.name == name; });
+    if (it == processes.end()) {
+      throw Error(ErrorCode::not_found,
+                  "--resume-from latest: no stored process named '" + name + "' to resume from");
+    }
+    process = it->id;
+  } else {
+    validate_name("process id", process);
+    auto it = std::find_if(processes.begin(), processes.end(),
+                           [&](const ProcessInfo& p) { return p.id == process; });
+    if (it == processes.end()) {
+      throw Error(ErrorCode::not_found, "--resume-from: no stored process '" + process +
+                                            "' (only processes whose stages were persisted can "
+                                            "be resumed from)");
+    }
+  }
+  return process;
+}
+
 ProcessInfo Service::run(const RunOptions& options) {
   auto log = detail::logger("bdp.core");
+  std::size_t first_stage = 0;
+  const std::string resume_from = resolve_resume(options, first_stage);
+  // Stages before first_stage whose results a later stage needs.
+  std::set<std::string, std::less<>> needed;
+  for (std::size_t i = first_stage; i < config_.stages.size(); ++i) {
+    for (const auto& input : config_.stages[i].inputs) {
+      const StageConfig* source = config_.find_stage(input);
+      if (source && source->index < first_stage) needed.insert(input);
+    }
+  }
+  // Check every reused stage before running anything: a resume that cannot
+  // finish should not start.
+  // A stage that the resumed process itself reused lives in the process it
+  // came from: follow "reused_from".
+  std::map<std::string, ProcessInfo, std::less<>> processes;
+  if (!needed.empty()) {
+    for (auto& p : container_->list_processes()) processes.emplace(p.id, std::move(p));
+  }
+  auto owner_of = [&](const std::string& stage) {
+    std::string owner = resume_from;
+    for (std::size_t hops = 0; hops < processes.size(); ++hops) {
+      auto it = processes.find(owner);
+      if (it == processes.end()) break;
+      auto info = std::find_if(it->second.stages.begin(), it->second.stages.end(),
+                               [&](const StageInfo& s) { return s.name == stage; });
+      if (info == it->second.stages.end()) break;
+      const auto* from = info->decisions.if_contains("reused_from");
+      if (!from || !from->is_string()) break;
+      owner = std::string(from->get_string());
+    }
+    return owner;
+  };
+  // stage -> (the process whose data it is, its records)
+  std::map<std::string, std::pair<std::string, std::vector<RecordInfo>>, std::less<>> reused;
+  for (const auto& stage : needed) {
+    const std::string owner = owner_of(stage);
+    std::vector<RecordInfo> records;
+    try {
+      records = container_->stage_records(stage, owner);
+    } catch (const Error& e) {
+      throw Error(e.code(), "cannot resume from process '" + resume_from + "' at stage '" +
+                                *options.from_stage + "': " + e.what());
+    }
+    if (records.empty()) {
+      throw Error(ErrorCode::not_found,
+                  "cannot resume from process '" + resume_from + "' at stage '" +
+                      *options.from_stage + "': no stored data for stage '" + stage +
+                      "' of process '" + owner +
+                      "' (persist it: storage_strategy.mode \"persist\" or \"hybrid\" with the "
+                      "stage in stages_to_persist)");
+    }
+    reused.emplace(stage, std::make_pair(owner, std::move(records)));
+  }
+
   ProcessStageHandler handler(*container_);
   if (options.on_progress) handler.set_progress_listener(options.on_progress);
+  boost::json::object decisions = config_.runtime_overrides;
+  if (!resume_from.empty()) {
+    decisions["resumed_from"] = resume_from;
+    decisions["from_stage"] = *options.from_stage;
+  }
   const std::string& process_id =
       handler.initialize_process(options.name.value_or(config_.project), config_.description,
-                                 config_.document(), config_.runtime_overrides);
+                                 redact_secrets(config_.document()), std::move(decisions));
   log->info("process {} started ({} stages)", process_id, config_.stages.size());
+
+  // Where each stage's results are read from: this process, or the one
+  // resumed from.
+  std::map<std::string, std::string, std::less<>> source_process;
+  auto fail_process = [&](const StageConfig& stage, std::size_t i, const std::exception& e) {
+    // A failed background write of an earlier stage surfaces in a later
+    // stage's store: mark the stage it belongs to failed too.
+    handler.refresh_storage();
+    handler.fail_stage(stage.name, e.what());
+    handler.finish_process(true);
+    if (options.on_stage_end) options.on_stage_end(handler.get_process_summary().stages.at(i));
+    const auto code = [&] {
+      if (auto* err = dynamic_cast<const Error*>(&e)) return err->code();
+      return ErrorCode::internal;
+    }();
+    throw Error(code,
+                "stage '" + stage.name + "' of process '" + process_id + "' failed: " + e.what());
+  };
 
   for (std::size_t i = 0; i < config_.stages.size(); ++i) {
     const StageConfig& stage = config_.stages[i];
+    if (i < first_stage) {
+      if (auto it = reused.find(stage.name); it != reused.end()) {
+        handler.reuse_stage(stage.name, it->second.first, it->second.second);
+        source_process[stage.name] = it->second.first;
+        if (options.on_stage_end) options.on_stage_end(handler.get_process_summary().stages.back());
+      }
+      continue;
+    }
     if (options.on_stage_start) options.on_stage_start(stage);
     try {
       handler.start_stage(stage.name);
@@ -101,32 +257,46 @@ ProcessInfo Service::run(const RunOptions& options) {
         }
       }
       std::map<std::string, StageOutput, std::less<>> inputs;
+      boost::json::array lineage;
       for (const auto& input : stage.inputs) {
-        inputs.emplace(input, container_->retrieve_stage_data(input));
+        std::optional<std::string_view> from;
+        if (auto it = source_process.find(input); it != source_process.end()) from = it->second;
+        inputs.emplace(input, container_->retrieve_stage_data(input, from));
+        const StageStorage storage = from ? StageStorage{} : container_->stage_storage(input);
+        for (auto& item : lineage_of(container_->stage_records(input, from), storage)) {
+          lineage.push_back(std::move(item));
+        }
       }
       StageContext context(config_, stage, handler, std::move(inputs));
       StageOutput output = processors_[i]->run(context);
       boost::json::object metadata;
       metadata["processor"] = stage.processor;
       metadata["params"] = stage.params;
+      metadata["inputs"] = std::move(lineage);
       if (!config_.file.empty()) metadata["config_file"] = config_.file.string();
       handler.complete_stage(stage.name, output, std::move(metadata));
     } catch (const std::exception& e) {
-      handler.fail_stage(stage.name, e.what());
-      handler.finish_process(true);
-      if (options.on_stage_end) options.on_stage_end(handler.get_process_summary().stages.at(i));
-      const auto code = [&] {
-        if (auto* err = dynamic_cast<const Error*>(&e)) return err->code();
-        return ErrorCode::internal;
-      }();
-      throw Error(code,
-                  "stage '" + stage.name + "' of process '" + process_id + "' failed: " + e.what());
+      fail_process(stage, i, e);
     }
-    if (options.on_stage_end) options.on_stage_end(handler.get_process_summary().stages.at(i));
+    if (options.on_stage_end) {
+      const auto summary = handler.get_process_summary();
+      options.on_stage_end(summary.stages.back());
+    }
   }
 
-  container_->flush();
+  // Every background write must be durable before the process counts as
+  // completed; a failed one fails the stage it belongs to and the process.
+  try {
+    container_->flush();
+  } catch (const Error& e) {
+    handler.refresh_storage();
+    handler.finish_process(true);
+    throw Error(ErrorCode::io, "process '" + process_id + "' failed: " + e.what());
+  }
+  handler.refresh_storage();
+
   for (const auto& stage : config_.stages) {
+    if (stage.index < first_stage) continue;
     auto report = container_->cleanup_stage(stage.name, stage.plan.cleanup_policy);
     if (!report.removed.empty()) {
       log->info("cleanup ({}) of stage {}: removed {} records, {} bytes",
@@ -135,8 +305,40 @@ ProcessInfo Service::run(const RunOptions& options) {
     }
   }
   handler.finish_process();
+  apply_retention(handler.get_process_summary());
   log->info("process {} completed", process_id);
   return handler.get_process_summary();
+}
+
+void Service::apply_retention(const ProcessInfo& process) {
+  auto log = detail::logger("bdp.core");
+  const auto& strategy = config_.strategy;
+  auto report = [&](const std::string& what, const CleanupReport& r) {
+    if (r.removed.empty() && r.removed_processes.empty()) return;
+    log->info("lifecycle ({}): removed {} records ({} bytes) and {} process records", what,
+              r.removed.size(), r.bytes, r.removed_processes.size());
+  };
+  // Stages with their own rule are handled on their own; the strategy's rule
+  // covers the rest, and retires whole processes.
+  RetentionRule general;
+  general.process_name = process.name;
+  general.protect_process = process.id;
+  general.keep_last_processes = strategy.keep_last_processes;
+  general.max_age_seconds = strategy.max_age_seconds;
+  for (const auto& stage : config_.stages) {
+    if (stage.plan.keep_last_processes == strategy.keep_last_processes &&
+        stage.plan.max_age_seconds == strategy.max_age_seconds) {
+      continue;
+    }
+    general.except_stages.push_back(stage.name);
+    RetentionRule own = general;
+    own.except_stages.clear();
+    own.stage_name = stage.name;
+    own.keep_last_processes = stage.plan.keep_last_processes;
+    own.max_age_seconds = stage.plan.max_age_seconds;
+    report("stage " + stage.name, container_->retain(own));
+  }
+  report("storage_strategy", container_->retain(general));
 }
 
 }  // namespace bdp

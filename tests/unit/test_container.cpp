@@ -193,15 +193,6 @@ BOOST_AUTO_TEST_CASE(persist_mode_sends_selected_stages_to_their_backend) {
       ErrorCode::config, {"'nowhere'", "archive"});
 }
 
-BOOST_AUTO_TEST_CASE(hybrid_mode_is_refused_until_it_exists) {
-  bdp::PluginHost host;
-  bdp::StorageStrategy strategy;
-  strategy.mode = bdp::StorageMode::hybrid;
-  auto memory = host.create_backend("memory", "memory", {}, {});
-  expect_error([&] { bdp::DataContainer container(strategy, memory); }, ErrorCode::unsupported,
-               {"hybrid"});
-}
-
 BOOST_AUTO_TEST_CASE(list_filters_orders_and_limits) {
   Fixture f;
   f.container->store_stage_data("a", table_of(1));

@@ -53,9 +53,11 @@ BOOST_AUTO_TEST_CASE(a_stage_lifecycle_is_recorded_with_its_decisions_and_storag
   auto container = bdp::DataContainer::in_memory(host);
   bdp::ProcessStageHandler handler(*container);
   std::vector<double> seen;
-  handler.set_progress_listener([&](const std::string& stage, double f, std::string_view) {
+  std::string last_message;
+  handler.set_progress_listener([&](const std::string& stage, double f, std::string_view m) {
     BOOST_TEST(stage == "load");
     seen.push_back(f);
+    last_message = std::string(m);
   });
   const std::string id = handler.initialize_process("legacy", "a test");
   BOOST_TEST(container->process_id() == id);
@@ -67,7 +69,10 @@ BOOST_AUTO_TEST_CASE(a_stage_lifecycle_is_recorded_with_its_decisions_and_storag
   BOOST_REQUIRE_EQUAL(records.size(), 1u);
   BOOST_TEST(records[0].metadata.at("decisions").at("source").as_string() == "orders.csv");
   BOOST_TEST(records[0].metadata.at("note").as_string() == "x");
-  BOOST_TEST(seen == std::vector<double>({0.5, 1.0}), boost::test_tools::per_element());
+  // The last progress, from complete_stage, says where the data went.
+  BOOST_TEST(seen == std::vector<double>({0.5, 1.0, 1.0}), boost::test_tools::per_element());
+  BOOST_TEST(last_message ==
+             "stored " + std::to_string(records[0].size_bytes) + " bytes in memory");
 
   handler.finish_process();
   auto summary = handler.get_process_summary();

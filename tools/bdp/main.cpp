@@ -6,6 +6,7 @@
 #include <bdp/plugin_host.hpp>
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/json.hpp>
+#include <bdp/sdk/names.hpp>
 #include <bdp/sdk/time.hpp>
 #include <bdp/service.hpp>
 
@@ -14,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -88,7 +90,9 @@ bdp::Config load_config(const std::string& file, const std::vector<std::string>&
     bdp::ConfigResolver resolver;
     resolver.set_project_file(file);
     for (const auto& s : sets) resolver.add_override(s);
-    return resolver.resolve();
+    bdp::Config config = resolver.resolve();
+    for (const auto& warning : config.warnings) std::cerr << "bdp: warning: " << warning << '\n';
+    return config;
   } catch (const bdp::Error& e) {
     throw SetupError{e.what()};
   }
@@ -184,8 +188,17 @@ void print_summary(const bdp::ProcessInfo& process) {
   }
 }
 
-int cmd_run(const std::string& file, const std::vector<std::string>& sets,
-            const std::optional<std::string>& name, bool json) {
+struct RunArgs {
+  std::string file;
+  std::vector<std::string> sets;
+  std::optional<std::string> name;
+  std::optional<std::string> resume_from;
+  std::optional<std::string> from_stage;
+  bool json = false;
+};
+
+int cmd_run(const RunArgs& args) {
+  const auto& [file, sets, name, resume_from, from_stage, json] = args;
   bdp::Config config = load_config(file, sets);
   std::optional<bdp::Service> service;
   try {
@@ -196,6 +209,8 @@ int cmd_run(const std::string& file, const std::vector<std::string>& sets,
   ProgressDisplay display(!json && ::isatty(STDERR_FILENO));
   bdp::RunOptions options;
   options.name = name;
+  options.resume_from = resume_from;
+  options.from_stage = from_stage;
   options.on_stage_start = [&](const bdp::StageConfig& s) { display.stage_started(s.name); };
   options.on_stage_end = [&](const bdp::StageInfo&) { display.stage_ended(); };
   options.on_progress = [&](const std::string&, double f, std::string_view m) {
@@ -206,7 +221,15 @@ int cmd_run(const std::string& file, const std::vector<std::string>& sets,
     process = service->run(options);
   } catch (const bdp::Error& e) {
     display.stage_ended();
+    // Nothing ran when the run was refused before its process started
+    // (e.g. a resume from a process that is not stored).
+    const std::string& current = service->container().process_id();
+    if (current.empty()) {
+      std::cerr << "bdp: " << e.what() << '\n';
+      return e.code() == bdp::ErrorCode::invalid_argument ? kExitUsage : kExitRuntime;
+    }
     auto processes = service->container().list_processes();
+    std::erase_if(processes, [&](const bdp::ProcessInfo& p) { return p.id != current; });
     if (!processes.empty()) {
       if (json) {
         std::cout << bdp::to_pretty_json(processes.front().to_json()) << '\n';
@@ -224,6 +247,143 @@ int cmd_run(const std::string& file, const std::vector<std::string>& sets,
   } else {
     print_summary(process);
   }
+  return kExitOk;
+}
+
+// The configuration that names the storage for history commands: the
+// --config file, else ./bdp.json, else the installed defaults alone.
+bdp::Config storage_config(const std::string& file) {
+  if (!file.empty()) return load_config(file, {});
+  try {
+    bdp::ConfigResolver resolver;
+    return resolver.resolve();
+  } catch (const bdp::Error& e) {
+    throw SetupError{e.what()};
+  }
+}
+
+// The configured stores (the strategy's backend whatever the mode, and
+// every stage's), opened for reading and cleanup.
+struct Stores {
+  explicit Stores(const bdp::Config& config) : host(config.plugin_paths) {
+    try {
+      container = bdp::DataContainer::open(config, host, /*all_stores=*/true);
+    } catch (const bdp::Error& e) {
+      if (e.code() == bdp::ErrorCode::config) throw SetupError{e.what()};
+      throw;
+    }
+  }
+  bdp::PluginHost host;
+  std::unique_ptr<bdp::DataContainer> container;
+};
+
+std::string short_time(std::int64_t micros) {
+  if (micros == 0) return "-";
+  std::string t = bdp::format_timestamp(micros - micros % 1'000'000);  // 2026-11-26T14:45:00Z
+  return t.substr(0, 10) + " " + t.substr(11, 8);
+}
+
+int cmd_ps(const std::string& config_file, bool json) {
+  Stores stores(storage_config(config_file));
+  auto processes = stores.container->list_processes();
+  if (json) {
+    boost::json::array arr;
+    for (const auto& p : processes) arr.push_back(p.to_json());
+    std::cout << bdp::to_pretty_json(arr) << '\n';
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : processes) {
+    std::int64_t bytes = 0;
+    for (const auto& s : p.stages) bytes += s.bytes;
+    const double seconds = p.finished_at > p.started_at
+                               ? static_cast<double>(p.finished_at - p.started_at) / 1e6
+                               : 0.0;
+    rows.push_back({p.id, p.name, std::string(bdp::to_string(p.status)), short_time(p.started_at),
+                    p.finished_at ? fixed(seconds, 2) : "-", std::to_string(p.stages.size()),
+                    human_bytes(bytes)});
+  }
+  print_table({"process", "name", "status", "started (UTC)", "seconds", "stages", "bytes"}, rows,
+              {false, false, false, false, true, true, true});
+  if (processes.empty()) std::cerr << "bdp: no processes stored\n";
+  return kExitOk;
+}
+
+struct CleanupArgs {
+  std::optional<std::string> policy;
+  std::optional<std::uint64_t> keep_last;
+  std::optional<std::string> max_age;
+  std::optional<std::string> process;
+  std::optional<std::string> name;
+  bool dry_run = false;
+  bool json = false;
+};
+
+int cmd_cleanup(const std::string& config_file, const CleanupArgs& args) {
+  bdp::Config config = storage_config(config_file);
+  bdp::CleanupPolicy policy = config.strategy.cleanup_policy;
+  bdp::RetentionRule rule;
+  rule.keep_last_processes = args.keep_last.value_or(config.strategy.keep_last_processes);
+  rule.max_age_seconds = config.strategy.max_age_seconds;
+  try {
+    if (args.policy) policy = bdp::parse_cleanup_policy(*args.policy, "--policy");
+    if (args.max_age) rule.max_age_seconds = bdp::parse_duration(*args.max_age, "--max-age");
+    if (args.process) bdp::validate_name("process id (--process)", *args.process);
+  } catch (const bdp::Error& e) {
+    throw SetupError{e.what()};
+  }
+  if (args.name) rule.process_name = *args.name;
+  Stores stores(config);
+  bdp::Query query;
+  if (args.process) query.process_id = *args.process;
+  if (args.process) {
+    auto processes = stores.container->list_processes();
+    if (std::none_of(processes.begin(), processes.end(),
+                     [&](const bdp::ProcessInfo& p) { return p.id == *args.process; }) &&
+        stores.container->list_available_data(query).empty()) {
+      throw bdp::Error(bdp::ErrorCode::not_found,
+                       "--process: no stored process '" + *args.process + "'");
+    }
+  }
+  bdp::CleanupReport report = stores.container->cleanup_where(query, policy, args.dry_run);
+  if (!args.process) {
+    bdp::CleanupReport more = stores.container->retain(rule, args.dry_run);
+    for (auto& r : more.removed) report.removed.push_back(std::move(r));
+    report.bytes += more.bytes;
+    report.removed_processes = std::move(more.removed_processes);
+  }
+  if (args.json) {
+    boost::json::object out;
+    out["dry_run"] = args.dry_run;
+    out["policy"] = bdp::to_string(policy);
+    boost::json::array records;
+    for (const auto& r : report.removed) records.push_back(r.to_json());
+    out["removed"] = std::move(records);
+    out["bytes"] = report.bytes;
+    boost::json::array processes;
+    for (const auto& id : report.removed_processes) processes.emplace_back(id);
+    out["removed_processes"] = std::move(processes);
+    std::cout << bdp::to_pretty_json(out) << '\n';
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : report.removed) {
+    rows.push_back({r.process_id, r.stage_name, r.entity_name, "v" + std::to_string(r.version),
+                    human_bytes(r.size_bytes), r.backend});
+  }
+  if (!rows.empty()) {
+    print_table({"process", "stage", "entity", "version", "bytes", "backend"}, rows,
+                {false, false, false, true, true, false});
+  }
+  std::cout << (args.dry_run ? "would remove " : "removed ") << report.removed.size()
+            << " records (" << human_bytes(static_cast<std::int64_t>(report.bytes)) << ")";
+  if (!report.removed_processes.empty()) {
+    std::cout << " and " << report.removed_processes.size() << " process records";
+  }
+  std::cout << " [policy " << bdp::to_string(policy);
+  if (rule.keep_last_processes) std::cout << ", keep last " << rule.keep_last_processes;
+  if (rule.max_age_seconds) std::cout << ", max age " << rule.max_age_seconds << " s";
+  std::cout << "]\n";
   return kExitOk;
 }
 
@@ -331,6 +491,33 @@ int main(int argc, char** argv) {
   run->add_option("--set", run_sets, "Runtime override key.path=value (repeatable)");
   run->add_option("--name", run_name, "Process name (default: the project's name)");
   run->add_flag("--json", run_json, "Print the process record as JSON");
+  std::optional<std::string> run_resume_from;
+  std::optional<std::string> run_from_stage;
+  auto* resume_opt =
+      run->add_option("--resume-from", run_resume_from,
+                      "Reuse the stored stage results of this process (an id, or \"latest\")");
+  auto* from_opt =
+      run->add_option("--from-stage", run_from_stage, "The first stage to compute when resuming");
+  resume_opt->needs(from_opt);
+  from_opt->needs(resume_opt);
+
+  auto* ps = app.add_subcommand("ps", "List the stored processes, newest first");
+  bool ps_json = false;
+  ps->add_flag("--json", ps_json, "Print as JSON");
+
+  auto* cleanup = app.add_subcommand(
+      "cleanup", "Remove stored data by policy, process count and age (the config's by default)");
+  CleanupArgs cleanup_args;
+  cleanup->add_option("--policy", cleanup_args.policy, "keep_all, keep_latest or keep_none");
+  cleanup->add_option("--keep-last", cleanup_args.keep_last,
+                      "Keep the data of the newest N processes (of each name with --name)");
+  cleanup->add_option("--max-age", cleanup_args.max_age, "Remove data older than this (e.g. 30d)");
+  cleanup->add_option("--process", cleanup_args.process, "Apply the policy to this process only");
+  cleanup->add_option("--name", cleanup_args.name,
+                      "Count and age only processes with this name (--keep-last, --max-age)");
+  cleanup->add_flag("--dry-run", cleanup_args.dry_run,
+                    "Show what would be removed, remove nothing");
+  cleanup->add_flag("--json", cleanup_args.json, "Print as JSON");
 
   auto* config = app.add_subcommand("config", "Inspect configuration");
   config->require_subcommand(1);
@@ -378,7 +565,12 @@ int main(int argc, char** argv) {
   if (config_file.empty() && fs::exists("bdp.json")) config_file = "bdp.json";
 
   try {
-    if (*run) return cmd_run(run_file, run_sets, run_name, run_json);
+    if (*run) {
+      return cmd_run(
+          RunArgs{run_file, run_sets, run_name, run_resume_from, run_from_stage, run_json});
+    }
+    if (*ps) return cmd_ps(config_file, ps_json);
+    if (*cleanup) return cmd_cleanup(config_file, cleanup_args);
     if (*show) {
       std::string file = show_file.empty() ? config_file : show_file;
       if (file.empty()) throw SetupError{"config show: name a project file (or --config FILE)"};

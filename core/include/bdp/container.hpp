@@ -3,9 +3,22 @@
 // BaseDataContainer is the interface, with the method names of the original
 // framework (store_stage_data, retrieve_stage_data, list_available_data,
 // cleanup) plus release, flush and stats. DataContainer implements it over
-// backend plugins: by default everything stays in memory (the memory
-// backend); under mode "persist" the stages selected by the storage strategy
-// are written to their configured backend instead.
+// backend plugins, following the storage strategy:
+//   memory   every stage stays in memory (the memory backend); nothing leaves
+//            the process. A store over the memory budget is refused.
+//   persist  the selected stages are written to their backend synchronously
+//            and kept nowhere else; the other stages stay in memory.
+//   hybrid   every stage is served from memory; the selected stages are also
+//            written to their backend by a background writer (write-behind)
+//            whose queue is bounded in bytes.
+// Under persist and hybrid a memory budget never refuses a store: copies that
+// are already durable are evicted (least recently used first) and re-read
+// from their backend on demand, and data kept only in memory is spilled to
+// the strategy's backend. Spilled copies are removed by close().
+//
+// A background write that fails is never lost: the next store_stage_data()
+// and every flush() throw bdp::Error(io) naming the record and the backend,
+// stage_storage() reports it for the stage, and the data stays in memory.
 //
 // Thread-safety: a DataContainer may be used from several threads at once.
 #pragma once
@@ -18,13 +31,16 @@
 
 #include <boost/json/object.hpp>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -33,20 +49,40 @@ namespace bdp {
 class PluginHost;
 
 struct ContainerStats {
-  std::uint64_t memory_bytes = 0;      // payload bytes held in memory
-  std::uint64_t memory_records = 0;    // records held in memory
-  std::uint64_t max_memory_bytes = 0;  // the budget; 0 = unlimited
-  std::uint64_t stores = 0;            // store_stage_data entities stored
-  std::uint64_t retrieves = 0;         // entities retrieved
-  double store_ms = 0.0;               // time spent in backends' store()
+  std::uint64_t memory_bytes = 0;         // payload bytes held in memory
+  std::uint64_t memory_records = 0;       // records held in memory
+  std::uint64_t max_memory_bytes = 0;     // the budget; 0 = unlimited
+  std::uint64_t stores = 0;               // store_stage_data entities stored
+  std::uint64_t retrieves = 0;            // entities retrieved
+  double store_ms = 0.0;                  // time spent in store_stage_data's own backend calls
+  std::uint64_t background_writes = 0;    // completed write-behind stores
+  double background_write_ms = 0.0;       // time they took
+  std::uint64_t background_failures = 0;  // write-behind stores that failed
+  std::uint64_t queue_bytes = 0;          // bytes waiting for the background writer now
+  std::uint64_t queue_peak_bytes = 0;     // the most that ever waited
+  std::uint64_t evictions = 0;            // durable copies dropped from memory under the budget
+  std::uint64_t spills = 0;               // memory-only copies written out under the budget
+  std::uint64_t reloads = 0;  // retrieves served from a backend after an eviction or spill
   // Usage per backend instance.
   std::vector<std::pair<std::string, BackendStats>> backends;
+};
+
+// Where one stage of the current process is stored, for summaries.
+struct StageStorage {
+  std::string backend;          // the backend holding its durable copy, else the memory backend
+  std::string location;         // file, table, or the backend's location
+  std::int64_t bytes = 0;       // bytes of the newest version of each entity
+  double write_ms = 0.0;        // time its durable writes took (background ones included)
+  std::uint64_t pending = 0;    // entities still waiting for the background writer
+  std::uint64_t in_memory = 0;  // entities with a copy in memory
+  std::string error;            // a failed background write, or empty
 };
 
 struct CleanupReport {
   std::vector<RecordInfo> removed;  // what was (or, for a dry run, would be) removed
   std::uint64_t bytes = 0;          // their size
   bool dry_run = false;
+  std::vector<std::string> removed_processes;  // process records removed (retain())
 };
 
 class BDP_CORE_API BaseDataContainer {
@@ -85,8 +121,13 @@ class BDP_CORE_API BaseDataContainer {
   // their memory. Persisted copies stay. Returns the bytes freed.
   virtual std::uint64_t release(std::string_view stage_name) = 0;
 
-  // Waits until every accepted store is durable in its backend.
+  // Waits until every accepted store is durable in its backend. Throws
+  // bdp::Error(io) when a background write failed.
   virtual void flush() = 0;
+
+  // Where `stage_name`'s data of the current process is kept. The default
+  // says nothing (an empty StageStorage).
+  virtual StageStorage stage_storage(std::string_view stage_name);
 
   virtual ContainerStats stats() = 0;
 
@@ -95,20 +136,37 @@ class BDP_CORE_API BaseDataContainer {
   virtual std::vector<ProcessInfo> list_processes() = 0;
 };
 
+// Lifecycle rule across processes (keep_last_processes, max_age).
+struct RetentionRule {
+  // Only processes with this name (a project's runs); empty = every process.
+  std::string process_name;
+  // Only records of this stage; empty = every stage except `except_stages`.
+  std::string stage_name;
+  std::vector<std::string> except_stages;
+  std::uint64_t keep_last_processes = 0;  // 0 = no count limit
+  std::int64_t max_age_seconds = 0;       // 0 = no age limit
+  // Never touched (the process being finalised).
+  std::string protect_process;
+};
+
 class BDP_CORE_API DataContainer final : public BaseDataContainer {
  public:
   // `memory` is the in-process backend; `backends` holds the other backend
-  // instances by name (it may include `memory` under its own name).
+  // instances by name (it may include `memory` under its own name). Throws
+  // bdp::Error(config) when the strategy names a backend that is not there.
   DataContainer(StorageStrategy strategy, std::shared_ptr<Backend> memory,
                 std::map<std::string, std::shared_ptr<Backend>, std::less<>> backends = {});
+  // Calls close(); an error there is logged, not thrown.
   ~DataContainer() override;
 
   // A container for `config`: the memory backend and the backends under
   // "backends" that it writes to (the strategy's backend unless the mode is
   // "memory", and each persisted stage's backend), created through `host`,
   // with each stage's plan applied. Other configured backends are never
-  // opened.
-  static std::unique_ptr<DataContainer> open(const Config& config, PluginHost& host);
+  // opened. With `all_stores` the strategy's backend is opened whatever the
+  // mode (for history and cleanup commands).
+  static std::unique_ptr<DataContainer> open(const Config& config, PluginHost& host,
+                                             bool all_stores = false);
   // A memory-only container with the default strategy, for embedding.
   static std::unique_ptr<DataContainer> in_memory(PluginHost& host,
                                                   std::uint64_t max_memory_bytes = 0);
@@ -118,6 +176,7 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   void set_stage_plan(std::string_view stage_name, StagePlan plan);
   // The plan for `stage_name`.
   StagePlan plan_for(std::string_view stage_name) const;
+  const StorageStrategy& strategy() const noexcept { return strategy_; }
 
   void set_process(std::string process_id) override;
   const std::string& process_id() const noexcept override { return process_id_; }
@@ -130,21 +189,42 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   CleanupReport cleanup(CleanupPolicy policy, bool dry_run = false) override;
   std::uint64_t release(std::string_view stage_name) override;
   void flush() override;
+  StageStorage stage_storage(std::string_view stage_name) override;
   ContainerStats stats() override;
   void save_process(const ProcessInfo& process) override;
   std::vector<ProcessInfo> list_processes() override;
+
+  // The newest record of each entity of `stage_name` in `process_id`
+  // (default: the current process): the durable one once it is written.
+  // Throws like retrieve_stage_data when there is none.
+  std::vector<RecordInfo> stage_records(std::string_view stage_name,
+                                        std::optional<std::string_view> process_id = std::nullopt);
 
   // Applies `policy` to the current process's records of one stage only
   // (cleanup() applies it to every stage).
   CleanupReport cleanup_stage(std::string_view stage_name, CleanupPolicy policy,
                               bool dry_run = false);
+  // Applies `policy` to every record matching `query`, in every backend:
+  // keep_latest keeps the newest version per (process, stage, entity).
+  CleanupReport cleanup_where(const Query& query, CleanupPolicy policy, bool dry_run = false);
+  // Applies `rule` in every backend. Removes the records it selects and,
+  // when the rule covers every stage, the process records of the processes
+  // it retires once none of their records remain.
+  CleanupReport retain(const RetentionRule& rule, bool dry_run = false);
+
+  // The failed background writes so far (one line each), forgotten by this
+  // call: after it, stores and flush() no longer throw for them.
+  std::vector<std::string> take_failures();
+
+  // Waits for the background writer, stops it and removes spilled copies.
+  // Throws bdp::Error(io) like flush(). The container stays usable: a later
+  // store starts the writer again.
+  void close();
 
  private:
-  // A record of the current process and the backend that holds it.
-  struct Held {
-    RecordInfo record;
-    Backend* backend = nullptr;
-  };
+  struct Entry;
+  struct Job;
+  using EntryPtr = std::shared_ptr<Entry>;
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
@@ -154,8 +234,16 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   Backend& backend_named(std::string_view name) const;
   const std::string& name_of(const Backend* backend) const;
   std::vector<Backend*> distinct_backends() const;
-  CleanupReport cleanup_matching(const Query& query, CleanupPolicy policy, bool dry_run);
+  Backend* spill_backend() const;
   void forget_locked(const RecordInfo& record, const Backend* backend);
+  void drop_entry_locked(const EntryPtr& entry);
+  void throw_if_failed_locked() const;
+  void wait_for_writer(std::unique_lock<std::mutex>& lock);
+  void make_room(std::uint64_t bytes, std::string_view stage, const std::string& process,
+                 bool& store_in_memory);
+  void enqueue(std::unique_ptr<Job> job);
+  void writer_loop();
+  void stop_writer();
 
   StorageStrategy strategy_;
   std::shared_ptr<Backend> memory_;
@@ -163,17 +251,36 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   std::map<std::string, std::shared_ptr<Backend>, std::less<>> backends_;
   std::map<std::string, StagePlan, std::less<>> plans_;
 
+  std::mutex budget_mutex_;  // serialises stores that must make room under the budget
   mutable std::mutex mutex_;
   std::string process_id_;
-  // Current process: stage -> newest record of each entity.
-  std::unordered_map<std::string, std::vector<std::shared_ptr<const Held>>, StringHash,
-                     std::equal_to<>>
-      latest_;
+  // Every entity version stored through this container that still has a
+  // copy somewhere, oldest first.
+  std::vector<EntryPtr> entries_;
+  // Current process: stage -> newest entry of each entity.
+  std::unordered_map<std::string, std::vector<EntryPtr>, StringHash, std::equal_to<>> latest_;
+  std::uint64_t clock_ = 0;  // LRU clock
   std::uint64_t memory_bytes_ = 0;
   std::uint64_t memory_records_ = 0;
   std::uint64_t stores_ = 0;
   std::uint64_t retrieves_ = 0;
   double store_ms_ = 0.0;
+  std::uint64_t evictions_ = 0;
+  std::uint64_t spills_ = 0;
+  std::uint64_t reloads_ = 0;
+
+  // The background writer (hybrid).
+  std::condition_variable writer_wake_;  // work queued, or stop
+  std::condition_variable writer_done_;  // a job finished
+  std::deque<std::unique_ptr<Job>> queue_;
+  std::uint64_t queue_bytes_ = 0;
+  std::uint64_t queue_peak_bytes_ = 0;
+  bool writing_ = false;  // the writer is inside a backend call
+  bool stop_ = false;
+  std::thread writer_;
+  std::uint64_t background_writes_ = 0;
+  double background_write_ms_ = 0.0;
+  std::vector<std::string> failures_;  // failed background writes, in order
 };
 
 }  // namespace bdp

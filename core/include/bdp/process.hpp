@@ -63,13 +63,26 @@ class BDP_CORE_API ProcessStageHandler {
   void track_progress(std::string_view stage, double fraction, std::string_view message = {});
 
   // Stores `output` through the container with the stage's decisions, timing
-  // and `metadata`, marks the stage completed, and returns the records.
-  // Storage errors mark the stage failed and are rethrown.
+  // and `metadata`, marks the stage completed, reports a last progress
+  // (1.0, with where the data went), and returns the records. Storage
+  // errors mark the stage failed and are rethrown.
   std::vector<RecordInfo> complete_stage(std::string_view stage, const StageOutput& output,
                                          boost::json::object metadata = {});
 
+  // Marks `stage` completed with the stored data of the same stage of an
+  // earlier process (`records`, from that process) instead of computing it:
+  // a resumed run. The stage's decisions get "reused_from": `from_process`.
+  void reuse_stage(std::string_view stage, std::string_view from_process,
+                   const std::vector<RecordInfo>& records);
+
   // Marks `stage` failed with `error`.
   void fail_stage(std::string_view stage, std::string_view error);
+
+  // Refreshes every completed stage's storage figures (backend, location,
+  // write time) from the container, e.g. once background writes are done
+  // after flush(). A stage whose background write failed is marked failed
+  // with that error. Returns the first such error, or "".
+  std::string refresh_storage();
 
   // Ends the process: status completed, or failed if any stage failed or
   // `failed` is true. Saves the record.
@@ -84,6 +97,7 @@ class BDP_CORE_API ProcessStageHandler {
   StageInfo& stage_locked(std::string_view stage);
   void require_process_locked() const;
   void save_locked();
+  void apply_records_locked(StageInfo& info, const std::vector<RecordInfo>& records);
 
   BaseDataContainer& container_;
   mutable std::mutex mutex_;

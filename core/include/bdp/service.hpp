@@ -1,8 +1,9 @@
 // Service runs a configured process: it builds the plugin host, the data
 // container and the process handler from a resolved Config, checks that
 // every stage's processor exists and accepts its params, then executes the
-// stages in order, handing each the outputs of its inputs, and finalises
-// (flush, then cleanup per policy).
+// stages in order, handing each the outputs of its inputs, and finalises:
+// flush (a failed background write fails the process), cleanup per policy,
+// then the lifecycle rules (keep_last_processes, max_age).
 //
 // Thread-safety: one run at a time per Service.
 #pragma once
@@ -28,6 +29,11 @@ struct RunOptions {
   // Told when a stage starts and when it ends.
   std::function<void(const StageConfig&)> on_stage_start;
   std::function<void(const StageInfo&)> on_stage_end;
+  // Resume: the stages before `from_stage` are not run; the stored results
+  // of process `resume_from` ("latest": the newest process with this
+  // process's name) stand in for them. Both or neither.
+  std::optional<std::string> resume_from;
+  std::optional<std::string> from_stage;
 };
 
 class BDP_CORE_API Service {
@@ -49,6 +55,11 @@ class BDP_CORE_API Service {
   DataContainer& container() noexcept { return *container_; }
 
  private:
+  // The process a resumed run reads from ("" when not resuming) and the
+  // index of the first stage to run.
+  std::string resolve_resume(const RunOptions& options, std::size_t& first_stage);
+  void apply_retention(const ProcessInfo& process);
+
   Config config_;
   std::unique_ptr<PluginHost> host_;
   std::unique_ptr<DataContainer> container_;
