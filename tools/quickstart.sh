@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds bdp, and runs the example
-# pipeline config/examples/quickstart.json, printing its stage summary.
+# pipeline config/examples/quickstart.json twice with different runtime
+# decisions (hybrid mode: served from memory, every stage also written to the
+# SQLite file config/examples/bdp-data/bdp.sqlite in the background), then
+# lists the stored processes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 bdp_install_deps
 preset="$(bdp_preset)"
-bdp_build "$preset" bdp bdp_memory bdp_processors
+bdp_build "$preset" bdp bdp_memory bdp_processors bdp_soci
 
 cd "$BDP_ROOT"
-bdp_log "bdp run config/examples/quickstart.json"
-./build/bdp run config/examples/quickstart.json "$@"
+example=config/examples/quickstart.json
+bdp_log "bdp run $example"
+./build/bdp run "$example" "$@"
+bdp_log "bdp run $example --set stages.recent.params.value=2025"
+./build/bdp run "$example" --set stages.recent.params.value=2025 "$@"
+bdp_log "bdp --config $example ps"
+./build/bdp --config "$example" ps

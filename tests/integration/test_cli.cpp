@@ -68,8 +68,19 @@ json::value parse_json(const std::string& text) {
   return v;
 }
 
+// A copy of the shipped quickstart example (it persists to
+// bdp-data/bdp.sqlite next to itself), so that runs never write into the
+// source tree.
 fs::path quickstart() {
-  return bdp::test::source_dir() / "config" / "examples" / "quickstart.json";
+  static const TempDir copy;
+  static const fs::path file = [] {
+    const fs::path examples = bdp::test::source_dir() / "config" / "examples";
+    fs::create_directories(copy / "data");
+    fs::copy_file(examples / "data" / "orders.csv", copy / "data" / "orders.csv");
+    fs::copy_file(examples / "quickstart.json", copy / "quickstart.json");
+    return copy / "quickstart.json";
+  }();
+  return file;
 }
 
 json::object read_json_object(const fs::path& file) {

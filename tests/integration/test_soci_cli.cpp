@@ -3,6 +3,7 @@
 // backend, and the sqlite3 CLI sees the stages and a reference table.
 #include "test_support.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -91,9 +92,36 @@ BOOST_AUTO_TEST_CASE(a_memory_only_run_creates_no_database_file) {
                 dir / "data" / "orders.csv");
   fs::copy_file(bdp::test::source_dir() / "config" / "examples" / "quickstart.json",
                 dir / "quickstart.json");
-  auto run = bdp_cli({"run", (dir / "quickstart.json").string()});
+  // The quickstart persists in the background (hybrid); the same pipeline in
+  // memory mode must not touch the default database.
+  auto run =
+      bdp_cli({"run", (dir / "quickstart.json").string(), "--set", "storage_strategy.mode=memory"});
   BOOST_REQUIRE_MESSAGE(run.exit_code == 0, describe(run));
   BOOST_TEST(!fs::exists(dir / "bdp-data"));
+}
+
+BOOST_AUTO_TEST_CASE(the_quickstart_persists_every_stage_to_the_default_database) {
+  TempDir dir;
+  fs::create_directories(dir / "data");
+  fs::copy_file(bdp::test::source_dir() / "config" / "examples" / "data" / "orders.csv",
+                dir / "data" / "orders.csv");
+  fs::copy_file(bdp::test::source_dir() / "config" / "examples" / "quickstart.json",
+                dir / "quickstart.json");
+  auto run = bdp_cli({"run", (dir / "quickstart.json").string()});
+  BOOST_REQUIRE_MESSAGE(run.exit_code == 0, describe(run));
+  BOOST_TEST(run.err.empty(), describe(run));
+  BOOST_TEST(fs::exists(dir / "bdp-data" / "bdp.sqlite"));
+  // Every stage is shown where it was written, not "memory".
+  for (const char* stage : {"load", "recent", "columns", "by_region", "ranked"}) {
+    BOOST_TEST(run.out.find(stage) != std::string::npos, stage);
+  }
+  BOOST_TEST(run.out.find(" memory ") == std::string::npos, describe(run));
+  auto ps = bdp_cli({"--config", (dir / "quickstart.json").string(), "ps", "--json"});
+  BOOST_REQUIRE_MESSAGE(ps.exit_code == 0, describe(ps));
+  auto processes = boost::json::parse(ps.out).as_array();
+  BOOST_REQUIRE_EQUAL(processes.size(), 1u);
+  BOOST_TEST(processes[0].at("status").as_string() == "completed");
+  BOOST_TEST(processes[0].at("stages").as_array().size() == 5u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

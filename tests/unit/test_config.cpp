@@ -644,13 +644,15 @@ BOOST_AUTO_TEST_CASE(shipped_quickstart_resolves) {
   resolver.set_project_file(examples / "quickstart.json");
   auto config = resolver.resolve();
   BOOST_TEST(config.base_dir == examples);
-  BOOST_TEST(config.strategy.mode == StorageMode::memory);
+  BOOST_TEST(config.strategy.mode == StorageMode::hybrid);
+  BOOST_TEST(config.strategy.keep_last_processes == 4u);
+  BOOST_TEST(config.warnings.empty());
   BOOST_TEST_REQUIRE(config.stages.size() >= 4u);
   std::vector<std::string> processors;
   for (const auto& stage : config.stages) {
     processors.push_back(stage.processor);
-    BOOST_TEST(stage.plan.persist == false);
-    // The default persistent backend, named but unused: nothing is persisted.
+    // Every stage is also written to the default SQLite backend.
+    BOOST_TEST(stage.plan.persist == true);
     BOOST_TEST(stage.plan.backend == "sqlite");
   }
   BOOST_TEST((processors ==
