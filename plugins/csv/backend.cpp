@@ -94,18 +94,18 @@ RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload
   record.storage_type = StorageType::reference;
   record.metadata = request.metadata;
   record.kind = payload.kind();
-  // Format and checksum outside the lock: the expensive part.
-  std::string text;
+  // JSON is serialised outside the lock. A table is formatted under it,
+  // straight into its temp file (see below): the formatting then overlaps
+  // the disk writing the first part of the file.
+  std::string json_text;
+  const Table* table = nullptr;
   if (payload.is_table()) {
-    const Table& table = *payload.table();
-    record.schema = table.schema();
-    record.row_count = static_cast<std::int64_t>(table.num_rows());
-    csv::write(table, text);
+    table = payload.table().get();
+    record.schema = table->schema();
+    record.row_count = static_cast<std::int64_t>(table->num_rows());
   } else {
-    text = json::serialize(payload.json());
+    json_text = json::serialize(payload.json());
   }
-  record.size_bytes = static_cast<std::int64_t>(text.size());
-  record.checksum = checksum_text(text);
 
   const fs::path dir =
       layout_.entity_dir(request.process_id, request.stage_name, request.entity_name);
@@ -128,13 +128,32 @@ RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload
                              {"version", record.version}},
                 false);
   try {
-    write_synced(temp_of(data), text);
+    FileWriter data_file(temp_of(data));
+    if (table != nullptr) {
+      // The checksum is taken of each piece while it is in cache.
+      Checksum sum;
+      csv::write_chunked(*table, [&](std::string_view piece) {
+        sum.update(piece);
+        data_file.append(piece);
+      });
+      record.checksum = sum.text();
+    } else {
+      data_file.append(json_text);
+      record.checksum = checksum_text(json_text);
+    }
+    record.size_bytes = static_cast<std::int64_t>(data_file.size());
+    json::object side = index_.record_json(record);
+    side["format"] = "bdp-csv/1";
+    FileWriter side_file(temp_of(sidecar));
+    side_file.append(to_pretty_json(side) + "\n");
+    // Both durable before either is renamed, the sidecar last: a sidecar
+    // in place means a complete record (see Index::settle).
+    sync_together(data_file, side_file);
+    data_file.close();
+    side_file.close();
     if (::rename(temp_of(data).c_str(), data.c_str()) != 0) {
       fail_os("cannot rename into", data, errno);
     }
-    json::object side = index_.record_json(record);
-    side["format"] = "bdp-csv/1";
-    write_synced(temp_of(sidecar), to_pretty_json(side) + "\n");
     if (::rename(temp_of(sidecar).c_str(), sidecar.c_str()) != 0) {
       fail_os("cannot rename into", sidecar, errno);
     }
@@ -183,18 +202,19 @@ Payload CsvBackend::retrieve(const RecordInfo& record) {
                                           "' holds record " + stored.id);
   }
   const fs::path data = dir / data_name(stored.version, stored.kind);
-  const std::string text = read_whole(data, "data file");
+  // Read in one buffer (no copy into a string), digested on the way.
+  const FileBytes bytes = read_digested(data, "data file");
+  const std::string_view text = bytes.view();
   if (static_cast<std::int64_t>(text.size()) != stored.size_bytes) {
     throw Error(ErrorCode::corrupt, "data file '" + data.string() + "' has " +
                                         std::to_string(text.size()) + " bytes, its sidecar says " +
                                         std::to_string(stored.size_bytes) +
                                         ": it was truncated or changed");
   }
-  const std::string sum = checksum_text(text);
-  if (sum != stored.checksum) {
-    throw Error(ErrorCode::corrupt, "data file '" + data.string() + "' has checksum " + sum +
-                                        ", its sidecar says " + stored.checksum +
-                                        ": it was changed");
+  if (parse_checksum(stored.checksum) != bytes.digest) {
+    throw Error(ErrorCode::corrupt, "data file '" + data.string() + "' has checksum " +
+                                        format_checksum(bytes.digest) + ", its sidecar says " +
+                                        stored.checksum + ": it was changed");
   }
   if (stored.kind == PayloadKind::json) {
     json::value value = json::parse(text, ec);

@@ -1,5 +1,6 @@
 #include "files.hpp"
 
+#include <bdp/sdk/checksum.hpp>
 #include <bdp/sdk/error.hpp>
 
 #include <fcntl.h>
@@ -7,9 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <system_error>
+#include <thread>
+#include <utility>
 
 namespace bdp::csv_backend {
 
@@ -68,13 +73,105 @@ void sync_dir(const fs::path& dir) {
 }
 
 void write_synced(const fs::path& file, std::string_view text) {
-  Fd fd{::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
-  if (fd.fd < 0) fail_os("cannot create", file, errno);
-  write_all(fd.fd, text, file);
-  if (::fsync(fd.fd) != 0) fail_os("cannot sync", file, errno);
-  const int rc = ::close(fd.fd);
-  fd.fd = -1;
-  if (rc != 0) fail_os("cannot close", file, errno);
+  FileWriter writer(file);
+  writer.append(text);
+  writer.sync();
+  writer.close();
+}
+
+FileWriter::FileWriter(fs::path file) : file_(std::move(file)) {
+  fd_ = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd_ < 0) fail_os("cannot create", file_, errno);
+}
+
+FileWriter::~FileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void FileWriter::append(std::string_view data) {
+  write_all(fd_, data, file_);
+  size_ += data.size();
+#ifdef __linux__
+  constexpr std::uint64_t kStep = std::uint64_t{8} << 20;
+  if (size_ - started_ >= kStep) {
+    // Start writing back what is there; sync() still waits for all of it.
+    // A failure here only means the start is left to sync(), which reports.
+    const std::uint64_t length = (size_ - started_) / kStep * kStep;
+    if (::sync_file_range(fd_, static_cast<off_t>(started_), static_cast<off_t>(length),
+                          SYNC_FILE_RANGE_WRITE) == 0) {
+      started_ += length;
+    }
+  }
+#endif
+}
+
+void FileWriter::sync() {
+  if (::fsync(fd_) != 0) fail_os("cannot sync", file_, errno);
+}
+
+void FileWriter::close() {
+  const int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) fail_os("cannot close", file_, errno);
+}
+
+void sync_together(FileWriter& a, FileWriter& b) {
+  std::exception_ptr failure;
+  std::thread helper;
+  try {
+    helper = std::thread([&] {
+      try {
+        b.sync();
+      } catch (...) {
+        failure = std::current_exception();  // rethrown below, after a's sync
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread to be had: one after the other.
+    a.sync();
+    b.sync();
+    return;
+  }
+  try {
+    a.sync();
+  } catch (...) {
+    helper.join();
+    throw;
+  }
+  helper.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+FileBytes read_digested(const fs::path& file, std::string_view what) {
+  Fd fd{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (fd.fd < 0) fail_os("cannot open " + std::string(what), file, errno);
+  struct stat st {};
+  if (::fstat(fd.fd, &st) != 0) fail_os("cannot read " + std::string(what), file, errno);
+  // One byte more than the size, to notice a file that grew meanwhile.
+  std::size_t capacity = static_cast<std::size_t>(st.st_size) + 1;
+  FileBytes bytes;
+  bytes.data = std::make_unique_for_overwrite<char[]>(capacity);
+  Checksum sum;
+  constexpr std::size_t kChunk = std::size_t{1} << 20;
+  for (;;) {
+    if (bytes.size == capacity) {
+      auto bigger = std::make_unique_for_overwrite<char[]>(capacity * 2);
+      std::memcpy(bigger.get(), bytes.data.get(), bytes.size);
+      bytes.data = std::move(bigger);
+      capacity *= 2;
+    }
+    const ssize_t n =
+        ::read(fd.fd, bytes.data.get() + bytes.size, std::min(kChunk, capacity - bytes.size));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_os("cannot read " + std::string(what), file, errno);
+    }
+    if (n == 0) break;
+    sum.update(bytes.data.get() + bytes.size, static_cast<std::size_t>(n));
+    bytes.size += static_cast<std::size_t>(n);
+  }
+  bytes.digest = sum.digest();
+  return bytes;
 }
 
 void replace_file(const fs::path& temp, const fs::path& file, std::string_view text) {

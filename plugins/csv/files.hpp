@@ -4,7 +4,9 @@
 // functions over paths; FileLock is one lock held by one owner).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,6 +26,49 @@ void sync_dir(const fs::path& dir);
 
 // Writes `text` to `file` (created 0600, truncated), fsyncs and closes it.
 void write_synced(const fs::path& file, std::string_view text);
+
+// A file written front to back: created 0600 (truncated) by the
+// constructor, filled by append(), made durable by sync() and closed by
+// close(); the destructor only closes it. Every full 8 MiB appended is
+// handed to the disk at once (sync_file_range on Linux), so a long file is
+// written while the caller produces the rest and sync() waits only for the
+// tail. Errors name the file. One owner; not copyable.
+class FileWriter {
+ public:
+  explicit FileWriter(fs::path file);
+  ~FileWriter();
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+
+  void append(std::string_view data);
+  void sync();
+  void close();
+
+  const fs::path& path() const noexcept { return file_; }
+  std::uint64_t size() const noexcept { return size_; }
+
+ private:
+  fs::path file_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  std::uint64_t started_ = 0;  // bytes whose writeback has been started
+};
+
+// sync() of both files, from two threads: the two flushes overlap (and can
+// share one device cache flush). Throws the first failure, naming its file.
+void sync_together(FileWriter& a, FileWriter& b);
+
+// A whole file read into one buffer, with the XXH64 digest of its bytes
+// (computed while they are in cache).
+struct FileBytes {
+  std::unique_ptr<char[]> data;
+  std::size_t size = 0;
+  std::uint64_t digest = 0;
+  std::string_view view() const noexcept { return {data.get(), size}; }
+};
+
+// Reads `file` as read_whole does, digesting it on the way.
+FileBytes read_digested(const fs::path& file, std::string_view what);
 
 // Atomically replaces `file` with `text`: writes `temp` (same folder),
 // fsyncs, renames over `file`, fsyncs the folder. Removes `temp` on failure.

@@ -217,6 +217,21 @@ bool Index::apply(std::string_view line, std::uint64_t at, bool exclusive) {
   return false;
 }
 
+bool Index::data_in_place(const RecordInfo& record) {
+  // Both files were synced before either rename, and both renames before
+  // the folder's sync; a crash in between can leave the sidecar's rename
+  // on disk without the data file's. Its temp file is then complete.
+  const fs::path data = record.data_reference;
+  struct stat st {};
+  if (::stat(data.c_str(), &st) != 0) {
+    const fs::path temp = temp_of(data);
+    if (::stat(temp.c_str(), &st) != 0 || st.st_size != record.size_bytes) return false;
+    if (::rename(temp.c_str(), data.c_str()) != 0) fail_os("cannot rename into", data, errno);
+    sync_dir(data.parent_path());
+  }
+  return st.st_size == record.size_bytes;
+}
+
 void Index::settle(const std::string& id, const Pending& p) {
   const fs::path dir = layout_.entity_dir(p.process, p.stage, p.entity);
   const fs::path sidecar = dir / sidecar_name(p.version);
@@ -229,7 +244,7 @@ void Index::settle(const std::string& id, const Pending& p) {
     json::value v = json::parse(read_whole(sidecar, "sidecar"), ec);
     if (!ec) {
       RecordInfo r = record_from_json(v, sidecar.string());
-      if (r.id == id) {
+      if (r.id == id && data_in_place(r)) {
         append(json::object{{"op", "add"}, {"record", record_json(r)}}, true);
         added(r);
         return;

@@ -72,6 +72,10 @@ class Index {
   bool apply(std::string_view line, std::uint64_t at, bool exclusive);
   // Settles a store left pending by a crashed writer.
   void settle(const std::string& id, const Pending& pending);
+  // True when the data file of a record whose sidecar is in place is there
+  // too, with the sidecar's size (renaming its complete temp file into place
+  // when only that made it to disk).
+  bool data_in_place(const RecordInfo& record);
 
   Layout layout_;
   dev_t dev_ = 0;

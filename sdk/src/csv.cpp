@@ -16,6 +16,7 @@
 #include "internal.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,10 +26,15 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <system_error>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -245,10 +251,59 @@ bool infer_int64(const Cell& cell, std::int64_t& v) noexcept {
 constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+// Reading a long decimal takes a shortcut through x87 extended precision
+// where it is available (x86-64 Linux runs the x87 unit at its full 64-bit
+// precision): a 64-bit significand holds every decimal significand of up to
+// 19 digits and every power of ten up to 10^27 (5^27 < 2^64) exactly, so
+// one multiplication or division rounds once. The shortcut checks that this
+// rounding cannot change the final one to double and otherwise hands the
+// text to std::from_chars, so results are always exactly its.
+#if defined(__x86_64__) && defined(__linux__)
+constexpr bool kExtended = std::numeric_limits<long double>::digits == 64;
+#else
+constexpr bool kExtended = false;
+#endif
+constexpr int kMaxPow10L = 27;
+constexpr auto kPow10L = [] {
+  std::array<long double, kMaxPow10L + 1> t{};
+  long double p = 1;
+  for (auto& v : t) {
+    v = p;
+    p *= 10;
+  }
+  return t;
+}();
+
+// The low 64 bits of an x87 long double: its significand.
+inline std::uint64_t significand_bits(long double x) noexcept {
+  std::uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+
+// `m` * 10^`exponent` rounded to double, when extended precision decides it
+// exactly (m < 2^64 and |exponent| <= 27 keep the result a normal double).
+bool extended_float64(std::uint64_t m, int exponent, double& v) noexcept {
+  if constexpr (!kExtended) {
+    return false;
+  } else {
+    if (exponent < -kMaxPow10L || exponent > kMaxPow10L) return false;
+    const long double x = exponent < 0 ? static_cast<long double>(m) / kPow10L[-exponent]
+                                       : static_cast<long double>(m) * kPow10L[exponent];
+    // Rounding x to 53 bits looks at its low 11 bits; only when they are
+    // exactly the halfway pattern can the first rounding have decided the
+    // second (the exact value may lie on either side of it).
+    if ((significand_bits(x) & 0x7ff) == 0x400) return false;
+    v = static_cast<double>(x);
+    return true;
+  }
+}
+
 // Clinger's fast path for plain decimals ("-12.5", "3e5"): when the digits
 // form an integer m <= 2^53 and the power of ten p is within 10^22, both
 // are exact doubles and one IEEE multiplication or division rounds
-// correctly, so the result equals std::from_chars'. Returns false, without
+// correctly, so the result equals std::from_chars'. Longer significands (up
+// to 19 digits) go through extended_float64. Returns false, without
 // judging the text, for anything else.
 bool fast_float64(const char* p, const char* end, double& v) noexcept {
   const bool negative = p != end && *p == '-';
@@ -283,9 +338,13 @@ bool fast_float64(const char* p, const char* end, double& v) noexcept {
     exponent += negative_exp ? -e : e;
   }
   if (p != end) return false;
-  if (m > (std::uint64_t{1} << 53) || exponent < -22 || exponent > 22) return false;
-  double d = static_cast<double>(m);
-  d = exponent < 0 ? d / kPow10[-exponent] : d * kPow10[exponent];
+  double d;
+  if (m <= (std::uint64_t{1} << 53) && exponent >= -22 && exponent <= 22) {
+    d = static_cast<double>(m);
+    d = exponent < 0 ? d / kPow10[-exponent] : d * kPow10[exponent];
+  } else if (!extended_float64(m, exponent, d)) {
+    return false;
+  }
   v = negative ? -d : d;
   return true;
 }
@@ -350,12 +409,14 @@ class RowReader {
   RowReader(std::string_view source, std::size_t expected_rows)
       : source_(source), expected_rows_(expected_rows) {}
 
-  // Reads every row from `scanner` into `columns`.
-  std::size_t read_rows(Scanner& scanner, std::vector<ColumnState>& columns) {
+  // Reads the rows that start before `limit` (every row when it is null)
+  // from `scanner` into `columns`.
+  std::size_t read_rows(Scanner& scanner, std::vector<ColumnState>& columns,
+                        const char* limit = nullptr) {
     const std::size_t n = columns.size();
     std::size_t rows = 0;
     Cell cell;
-    while (!scanner.at_end()) {
+    while (!scanner.at_end() && (limit == nullptr || scanner.position() < limit)) {
       if (n > 1 && scanner.skip_blank_line()) continue;
       const std::size_t row_line = scanner.line();
       for (std::size_t c = 0;; ++c) {
@@ -571,9 +632,14 @@ constexpr std::size_t kMaxScalarChars = 64;
 // and cut to length by finish(), so each cell costs no more than a copy.
 class OutputBuffer {
  public:
-  OutputBuffer(std::string& out, std::size_t expected) : out_(out), start_(out.size()) {
-    out_.resize(start_ + expected + kMaxScalarChars);
-    pos_ = start_;
+  OutputBuffer(std::string& out, std::size_t expected) : OutputBuffer(out, out.size(), expected) {}
+
+  // Writes from `start` on, over whatever `out` holds there; `out` only
+  // grows (so a reused buffer is not cleared again).
+  OutputBuffer(std::string& out, std::size_t start, std::size_t expected) : out_(out), pos_(start) {
+    if (out_.size() < start + expected + kMaxScalarChars) {
+      out_.resize(start + expected + kMaxScalarChars);
+    }
   }
 
   void reserve(std::size_t n) {
@@ -606,13 +672,33 @@ class OutputBuffer {
     pos_ = static_cast<std::size_t>(p - out_.data());
   }
 
+  // The end of what was written.
+  std::size_t position() const noexcept { return pos_; }
+  // Cuts `out` to what was written.
   void finish() { out_.resize(pos_); }
 
  private:
   std::string& out_;
-  std::size_t start_;
   std::size_t pos_;
 };
+
+// The shortest text that reads back as `v` (see format_scalar).
+std::size_t format_float64(double v, char* buf, std::size_t size) noexcept {
+  if (std::isnan(v)) {
+    std::memcpy(buf, "nan", 3);
+    return 3;
+  }
+  if (std::isinf(v)) {
+    if (v < 0) {
+      std::memcpy(buf, "-inf", 4);
+      return 4;
+    }
+    std::memcpy(buf, "inf", 3);
+    return 3;
+  }
+  auto r = std::to_chars(buf, buf + size, v);
+  return static_cast<std::size_t>(r.ptr - buf);
+}
 
 // Writes the non-null cell's unquoted text to `buf` (kMaxScalarChars bytes) and
 // returns its length; string cells are not handled here.
@@ -623,23 +709,8 @@ std::size_t format_scalar(const Column& column, std::size_t row, char* buf) noex
       auto r = std::to_chars(buf, buf + kBuf, column.int64_at(row));
       return static_cast<std::size_t>(r.ptr - buf);
     }
-    case ColumnType::float64: {
-      double v = column.float64_at(row);
-      if (std::isnan(v)) {
-        std::memcpy(buf, "nan", 3);
-        return 3;
-      }
-      if (std::isinf(v)) {
-        if (v < 0) {
-          std::memcpy(buf, "-inf", 4);
-          return 4;
-        }
-        std::memcpy(buf, "inf", 3);
-        return 3;
-      }
-      auto r = std::to_chars(buf, buf + kBuf, v);
-      return static_cast<std::size_t>(r.ptr - buf);
-    }
+    case ColumnType::float64:
+      return format_float64(column.float64_at(row), buf, kBuf);
     case ColumnType::boolean:
       if (column.bool_at(row)) {
         std::memcpy(buf, "true", 4);
@@ -691,9 +762,159 @@ std::size_t estimate_size(const Table& table) noexcept {
 
 }  // namespace
 
+// ------------------------------------------------------ parallel reading
+
+namespace {
+
+// Most threads the codec starts for one table.
+constexpr unsigned kMaxThreads = 8;
+
+// The cores this process may run on (its affinity mask where there is one).
+unsigned available_cores() noexcept {
+#ifdef __linux__
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+    return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+  }
+#endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Texts with every column declared are split for reading in parallel into
+// parts of at least this many bytes.
+constexpr std::size_t kMinPartBytes = std::size_t{4} << 20;
+
+// One piece of the text, read on its own thread.
+struct Part {
+  const char* begin = nullptr;  // first byte: just after a '\n'
+  const char* limit = nullptr;  // rows starting here or later belong to the next part
+  std::size_t line = 0;         // line number at `begin`
+  std::size_t newlines = 0;     // '\n' in [begin, limit)
+  std::vector<ColumnState> columns;
+  std::size_t rows = 0;
+  const char* stopped = nullptr;  // where reading stopped: `limit` unless a row crossed it
+  std::size_t stopped_line = 0;
+  std::exception_ptr error;
+};
+
+void read_part(Part& part, const char* end, std::string_view source) {
+  // A part after the first starts at a guessed row start: when the guess
+  // was inside a quoted cell its reading is garbage, possibly an error, and
+  // is dropped by read_declared_in_parallel, which only keeps the error of
+  // a part whose start the previous part confirmed.
+  try {
+    Scanner scanner(part.begin, end, part.line, source);
+    RowReader reader(source, part.newlines + 1);
+    part.rows = reader.read_rows(scanner, part.columns, part.limit);
+    part.stopped = scanner.position();
+    part.stopped_line = scanner.line();
+  } catch (...) {
+    part.error = std::current_exception();
+  }
+}
+
+// Reads the rows of [data_begin, end), every column declared in `columns`,
+// split at line ends into `parts` pieces read on their own threads (the
+// first on the calling thread). Each piece but the first is confirmed by
+// the previous one stopping exactly at its start; a quoted cell holding a
+// line end near a split breaks the chain there, and the rest is then read
+// on the calling thread. The result is the same as one sequential read.
+std::vector<Column> read_declared_in_parallel(const std::vector<ColumnState>& columns,
+                                              const char* data_begin, std::size_t data_line,
+                                              const char* end, std::size_t parts,
+                                              std::string_view source) {
+  std::vector<Part> pieces;
+  const auto length = static_cast<std::size_t>(end - data_begin);
+  const char* begin = data_begin;
+  std::size_t line = data_line;
+  for (std::size_t i = 0; i < parts && begin != end; ++i) {
+    Part part;
+    part.begin = begin;
+    part.line = line;
+    part.limit = end;
+    if (i + 1 < parts) {
+      const char* guess = std::max(begin, data_begin + length / parts * (i + 1));
+      const void* nl = std::memchr(guess, '\n', static_cast<std::size_t>(end - guess));
+      if (nl != nullptr) part.limit = static_cast<const char*>(nl) + 1;
+    }
+    part.newlines = count_newlines(part.begin, part.limit);
+    part.columns.reserve(columns.size());
+    for (const auto& c : columns) {
+      ColumnState col;
+      col.name = c.name;
+      col.mode = Mode::declared;
+      col.type = c.type;
+      col.builder.emplace(c.name, c.type);
+      col.builder->reserve(part.newlines + 1);
+      part.columns.push_back(std::move(col));
+    }
+    line += part.newlines;
+    begin = part.limit;
+    pieces.push_back(std::move(part));
+  }
+
+  std::vector<std::thread> threads;
+  threads.reserve(pieces.size());
+  struct Joiner {
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      for (auto& t : threads) t.join();
+    }
+  } joiner{threads};
+  for (std::size_t i = 1; i < pieces.size(); ++i) {
+    Part& part = pieces[i];
+    try {
+      threads.emplace_back([&part, end, source] { read_part(part, end, source); });
+    } catch (const std::system_error&) {
+      read_part(part, end, source);  // no thread to be had: read it here
+    }
+  }
+  read_part(pieces[0], end, source);
+  for (auto& t : threads) t.join();
+  threads.clear();
+
+  // The confirmed chain of parts.
+  std::size_t kept = 1;
+  if (pieces[0].error) std::rethrow_exception(pieces[0].error);
+  for (; kept < pieces.size(); ++kept) {
+    if (pieces[kept - 1].stopped != pieces[kept].begin) break;
+    if (pieces[kept].error) std::rethrow_exception(pieces[kept].error);
+  }
+  Part& last = pieces[kept - 1];
+  if (kept < pieces.size() && last.stopped != end) {
+    Scanner scanner(last.stopped, end, last.stopped_line, source);
+    RowReader reader(source, count_newlines(last.stopped, end) + 1);
+    last.rows += reader.read_rows(scanner, last.columns);
+  }
+
+  std::vector<Column> result;
+  result.reserve(columns.size());
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    ColumnBuilder& builder = *pieces[0].columns[c].builder;
+    for (std::size_t i = 1; i < kept; ++i) {
+      builder.append_column(pieces[i].columns[c].builder->finish());
+    }
+    result.push_back(builder.finish());
+  }
+  return result;
+}
+
+// How many parts to read a text of `bytes` in with up to `threads` threads
+// (0: one per core).
+std::size_t reading_parts(std::size_t bytes, unsigned threads) noexcept {
+  const std::size_t n = std::min(threads != 0 ? threads : available_cores(), kMaxThreads);
+  return std::max<std::size_t>(1, std::min(n, bytes / kMinPartBytes));
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- parse
 
 TablePtr parse(std::string_view text, const ReadOptions& options) {
+  return parse(text, options, 0);
+}
+
+TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threads) {
   const std::string source = options.source_name.empty() ? "<input>" : options.source_name;
   const char* begin = text.data();
   const char* end = text.data() + text.size();
@@ -734,12 +955,24 @@ TablePtr parse(std::string_view text, const ReadOptions& options) {
 
   const char* data_begin = scanner.position();
   const std::size_t data_line = scanner.line();
-  const std::size_t expected_rows = count_newlines(data_begin, end) + 1;
+  bool all_declared = true;
   for (auto& col : columns) {
     auto declared = options.schema.find(col.name);
     if (declared != options.schema.end()) {
       col.mode = Mode::declared;
       col.type = declared->second;
+    } else {
+      all_declared = false;
+    }
+  }
+  if (const std::size_t parts = reading_parts(static_cast<std::size_t>(end - data_begin), threads);
+      all_declared && parts > 1) {
+    return make_table(
+        read_declared_in_parallel(columns, data_begin, data_line, end, parts, source));
+  }
+  const std::size_t expected_rows = count_newlines(data_begin, end) + 1;
+  for (auto& col : columns) {
+    if (col.mode == Mode::declared) {
       col.builder.emplace(col.name, col.type);
       col.builder->reserve(expected_rows);
     }
@@ -837,33 +1070,261 @@ TablePtr read_file(const std::filesystem::path& path, ReadOptions options) {
 
 // ---------------------------------------------------------------- write
 
-void write(const Table& table, std::string& out) {
+namespace {
+
+void write_header(const Table& table, std::string& out) {
   const auto& columns = table.columns();
-  if (columns.empty()) return;
-  OutputBuffer sink(out, estimate_size(table));
+  OutputBuffer sink(out, 64 * columns.size());
   for (std::size_t c = 0; c < columns.size(); ++c) {
     if (c != 0) sink.put(',');
     sink.put_string(columns[c].name());
   }
   sink.put('\n');
-
-  const std::size_t rows = table.num_rows();
-  const std::size_t n = columns.size();
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c < n; ++c) {
-      const Column& col = columns[c];
-      if (c != 0) sink.put(',');
-      if (col.is_null(r)) continue;
-      if (col.type() == ColumnType::string) {
-        sink.put_string(col.string_at(r));
-      } else {
-        sink.reserve(kMaxScalarChars);
-        sink.advance(format_scalar(col, r, sink.cursor()));
-      }
-    }
-    sink.put('\n');
-  }
   sink.finish();
+}
+
+// Writes string cell `s` at `p` (room for 2 * size + 2 bytes), quoted when
+// it needs to be; returns the end. The common case, a short string without
+// special characters, is one pass that copies and checks at once.
+inline char* put_string_cell(char* p, std::string_view s) noexcept {
+  if (s.empty()) {
+    *p++ = '"';
+    *p++ = '"';
+    return p;
+  }
+  bool special = false;
+  if (s.size() <= 32) {
+    for (char c : s) {
+      special |= kQuoteChars[static_cast<unsigned char>(c)];
+      *p++ = c;
+    }
+    if (!special) return p;
+    p -= s.size();
+  } else if (!needs_quotes(s)) {
+    std::memcpy(p, s.data(), s.size());
+    return p + s.size();
+  }
+  *p++ = '"';
+  for (char c : s) {
+    *p++ = c;
+    if (c == '"') *p++ = '"';
+  }
+  *p++ = '"';
+  return p;
+}
+
+// Writes rows [first, last) of `table` into `out` from `used` on (about
+// `expected` bytes) and moves `used` past them; `out` may be longer.
+void write_rows(const Table& table, std::size_t first, std::size_t last, std::size_t expected,
+                std::string& out, std::size_t& used) {
+  const auto& columns = table.columns();
+  const std::size_t n = columns.size();
+  // Room a row needs besides its string cells: scalars and separators.
+  std::size_t fixed_bytes = n;
+  std::vector<const Column*> strings;
+  for (const auto& col : columns) {
+    if (col.type() == ColumnType::string) {
+      strings.push_back(&col);
+      fixed_bytes += 2;
+    } else {
+      fixed_bytes += kMaxScalarChars;
+    }
+  }
+  OutputBuffer sink(out, used, expected);
+  for (std::size_t r = first; r < last; ++r) {
+    std::size_t room = fixed_bytes;
+    for (const Column* col : strings) room += 2 * col->string_at(r).size();
+    sink.reserve(room);
+    char* const start = sink.cursor();
+    char* p = start;
+    for (const Column& col : columns) {
+      if (!col.is_null(r)) {
+        switch (col.type()) {
+          case ColumnType::int64:
+            p = std::to_chars(p, p + kMaxScalarChars, col.int64_at(r)).ptr;
+            break;
+          case ColumnType::string:
+            p = put_string_cell(p, col.string_at(r));
+            break;
+          default:
+            p += format_scalar(col, r, p);
+            break;
+        }
+      }
+      *p++ = ',';
+    }
+    p[-1] = '\n';
+    sink.advance(static_cast<std::size_t>(p - start));
+  }
+  used = sink.position();
+}
+
+// Pieces handed to a write_chunked sink hold about this many bytes.
+constexpr std::size_t kPieceBytes = std::size_t{1} << 20;
+// Tables with fewer cells are formatted on the calling thread only.
+constexpr std::size_t kMinParallelCells = std::size_t{1} << 18;
+
+unsigned formatting_threads(unsigned requested) noexcept {
+  unsigned n = requested != 0 ? requested : available_cores();
+  return std::clamp(n, 1u, kMaxThreads);
+}
+
+// Formats blocks of rows on `threads` worker threads while the calling
+// thread hands the finished blocks, in order, to `sink`. A bounded ring of
+// buffers keeps the workers at most two blocks each ahead of the sink.
+class ParallelWriter {
+ public:
+  ParallelWriter(const Table& table, std::size_t block_rows, std::size_t row_bytes,
+                 unsigned threads)
+      : table_(table),
+        block_rows_(block_rows),
+        row_bytes_(row_bytes),
+        blocks_((table.num_rows() + block_rows - 1) / block_rows),
+        threads_(threads),
+        ring_(2 * static_cast<std::size_t>(threads)) {}
+
+  ParallelWriter(const ParallelWriter&) = delete;
+  ParallelWriter& operator=(const ParallelWriter&) = delete;
+
+  ~ParallelWriter() { stop(); }
+
+  // Starts the workers; false (and none running) when the system has no
+  // thread to give.
+  bool start() {
+    workers_.reserve(threads_);
+    try {
+      for (unsigned t = 0; t < threads_; ++t) workers_.emplace_back([this, t] { work(t); });
+    } catch (const std::system_error&) {
+      stop();
+      return false;
+    }
+    return true;
+  }
+
+  // Hands every block to `sink`, in order.
+  void drain(const std::function<void(std::string_view)>& sink) {
+    for (std::size_t b = 0; b < blocks_; ++b) {
+      Slot& slot = ring_[b % ring_.size()];
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return slot.ready || error_; });
+        if (error_) std::rethrow_exception(error_);
+      }
+      sink(std::string_view(slot.text.data(), slot.used));  // may throw: see ~ParallelWriter
+      {
+        std::lock_guard lock(mutex_);
+        slot.ready = false;
+        ++consumed_;
+      }
+      changed_.notify_all();
+    }
+    stop();
+  }
+
+ private:
+  struct Slot {
+    std::string text;  // its first `used` bytes are the block
+    std::size_t used = 0;
+    bool ready = false;
+  };
+
+  void work(unsigned t) {
+    try {
+      for (std::size_t b = t; b < blocks_; b += threads_) {
+        Slot& slot = ring_[b % ring_.size()];
+        {
+          std::unique_lock lock(mutex_);
+          changed_.wait(lock, [&] { return stopping_ || b < consumed_ + ring_.size(); });
+          if (stopping_) return;
+        }
+        // The slot is this worker's until it marks it ready.
+        slot.used = 0;
+        const std::size_t first = b * block_rows_;
+        const std::size_t last = std::min(first + block_rows_, table_.num_rows());
+        write_rows(table_, first, last, (last - first) * row_bytes_, slot.text, slot.used);
+        {
+          std::lock_guard lock(mutex_);
+          slot.ready = true;
+        }
+        changed_.notify_all();
+      }
+    } catch (...) {
+      // Handed to the calling thread, which rethrows it from run().
+      std::lock_guard lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      changed_.notify_all();
+    }
+  }
+
+  void stop() noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    for (auto& w : workers_) {
+      if (w.joinable()) w.join();
+    }
+    workers_.clear();
+  }
+
+  const Table& table_;
+  const std::size_t block_rows_;
+  const std::size_t row_bytes_;
+  const std::size_t blocks_;
+  const unsigned threads_;
+  std::vector<Slot> ring_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::size_t consumed_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace
+
+void write_chunked(const Table& table, const std::function<void(std::string_view)>& sink,
+                   unsigned threads) {
+  if (table.num_columns() == 0) return;
+  std::string piece;
+  write_header(table, piece);
+  const std::size_t rows = table.num_rows();
+  const std::size_t row_bytes =
+      std::max<std::size_t>(1, estimate_size(table) / std::max<std::size_t>(rows, 1));
+  const std::size_t block_rows = std::max<std::size_t>(256, kPieceBytes / row_bytes);
+  const unsigned workers = formatting_threads(threads);
+  if (workers > 1 && rows * table.num_columns() >= kMinParallelCells && rows > block_rows) {
+    ParallelWriter writer(table, block_rows, row_bytes, workers);
+    if (writer.start()) {
+      sink(piece);
+      writer.drain(sink);
+      return;
+    }
+  }
+  std::size_t used = piece.size();
+  for (std::size_t first = 0; first < rows; first += block_rows) {
+    const std::size_t last = std::min(first + block_rows, rows);
+    write_rows(table, first, last, (last - first) * row_bytes, piece, used);
+    if (used >= kPieceBytes) {
+      sink(std::string_view(piece.data(), used));
+      used = 0;
+    }
+  }
+  if (used != 0) sink(std::string_view(piece.data(), used));
+}
+
+void write(const Table& table, std::string& out) {
+  if (table.num_columns() == 0) return;
+  if (formatting_threads(0) > 1 && table.num_rows() * table.num_columns() >= kMinParallelCells) {
+    out.reserve(out.size() + estimate_size(table));
+    write_chunked(table, [&](std::string_view piece) { out.append(piece); });
+    return;
+  }
+  write_header(table, out);
+  std::size_t used = out.size();
+  write_rows(table, 0, table.num_rows(), estimate_size(table), out, used);
+  out.resize(used);
 }
 
 std::string format_cell(const Column& column, std::size_t row) {

@@ -254,6 +254,45 @@ void ColumnBuilder::append_from(const Column& source, std::size_t row) {
   mark_valid();
 }
 
+void ColumnBuilder::append_column(const Column& source) {
+  if (source.type() != col_.type_) type_mismatch(to_string(source.type()));
+  if (source.size_ == 0) return;
+  // Validity bytes are kept once any cell is null (see append_null).
+  if (source.null_count_ != 0) {
+    if (col_.null_count_ == 0) {
+      col_.validity_.reserve(col_.size_ + source.size_);
+      col_.validity_.assign(col_.size_, 1);
+    }
+    col_.validity_.insert(col_.validity_.end(), source.validity_.begin(), source.validity_.end());
+  } else if (col_.null_count_ != 0) {
+    col_.validity_.resize(col_.validity_.size() + source.size_, 1);
+  }
+  switch (col_.type_) {
+    case ColumnType::int64:
+    case ColumnType::timestamp:
+      col_.ints_.insert(col_.ints_.end(), source.ints_.begin(), source.ints_.end());
+      break;
+    case ColumnType::float64:
+      col_.floats_.insert(col_.floats_.end(), source.floats_.begin(), source.floats_.end());
+      break;
+    case ColumnType::boolean:
+      col_.bools_.insert(col_.bools_.end(), source.bools_.begin(), source.bools_.end());
+      break;
+    case ColumnType::string: {
+      const std::uint64_t first = source.offsets_[0];
+      const std::uint64_t base = col_.chars_.size() - first;
+      col_.chars_.append(source.chars_, first, source.offsets_[source.size_] - first);
+      col_.offsets_.reserve(col_.offsets_.size() + source.size_);
+      for (std::size_t i = 1; i <= source.size_; ++i) {
+        col_.offsets_.push_back(base + source.offsets_[i]);
+      }
+      break;
+    }
+  }
+  col_.size_ += source.size_;
+  col_.null_count_ += source.null_count_;
+}
+
 Column ColumnBuilder::finish() {
   Column done = std::move(col_);
   col_ = Column();

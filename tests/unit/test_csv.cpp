@@ -498,4 +498,136 @@ BOOST_AUTO_TEST_CASE(large_generated_table_round_trips) {
   round_trip(b.finish());
 }
 
+// A table of `rows` rows whose string cells hold separators, quotes and line
+// ends (every other row has a line end inside a quoted cell), with nulls.
+bdp::TablePtr tricky_table(std::size_t rows) {
+  TableBuilder b({{"id", ColumnType::int64},
+                  {"price", ColumnType::float64},
+                  {"note", ColumnType::string},
+                  {"flag", ColumnType::boolean},
+                  {"ts", ColumnType::timestamp}});
+  b.reserve(rows);
+  const char* notes[] = {"multi\nline, \"quoted\"", "plain", "", "two\n\nbreaks\r\n",
+                         "\xc3\xa9t\xc3\xa9"};
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i % 17 == 5) {
+      b.append_row({std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{},
+                    std::monostate{}});
+      continue;
+    }
+    b.append_row({static_cast<std::int64_t>(i) * 7919 - 1'000'000,
+                  static_cast<double>(i % 1000) / 7.0, std::string(notes[i % 5]), i % 3 == 0,
+                  std::int64_t{1'700'000'000'000'000} + static_cast<std::int64_t>(i) * 1'001});
+  }
+  return b.finish();
+}
+
+BOOST_AUTO_TEST_CASE(write_chunked_pieces_join_to_what_write_writes) {
+  for (std::size_t rows : {std::size_t{0}, std::size_t{3}, std::size_t{90'000}}) {
+    auto t = tricky_table(rows);
+    const std::string whole = to_csv(*t);
+    for (unsigned threads : {1u, 2u, 3u}) {
+      std::string joined;
+      std::size_t pieces = 0;
+      csv::write_chunked(
+          *t,
+          [&](std::string_view piece) {
+            BOOST_TEST(!piece.empty());
+            joined.append(piece);
+            ++pieces;
+          },
+          threads);
+      BOOST_TEST((joined == whole), "rows " << rows << ", threads " << threads);
+      if (rows == 90'000) BOOST_TEST(pieces > 2u);  // several MB: several pieces
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(write_chunked_stops_and_rethrows_when_the_sink_throws) {
+  auto t = tricky_table(90'000);
+  for (unsigned threads : {1u, 2u, 4u}) {
+    int pieces = 0;
+    BOOST_CHECK_THROW(csv::write_chunked(
+                          *t,
+                          [&](std::string_view) {
+                            if (++pieces == 2) {
+                              throw bdp::Error(ErrorCode::io, "disk full");
+                            }
+                          },
+                          threads),
+                      bdp::Error);
+    BOOST_TEST(pieces == 2);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(reading_in_parallel_gives_the_sequential_result) {
+  // About 12 MB: three parts of at least 4 MB, split at guessed line ends
+  // that often fall inside quoted cells.
+  auto t = tricky_table(240'000);
+  const std::string text = to_csv(*t);
+  BOOST_REQUIRE(text.size() > 12u << 20);
+  auto options = with_schema(t->schema());
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    auto back = csv::parse(text, options, threads);
+    BOOST_TEST(back->equals(*t), "threads " << threads);
+  }
+  // Only line ends inside quotes: no guessed split is a row start.
+  TableBuilder b({{"s", ColumnType::string}, {"i", ColumnType::int64}});
+  for (std::int64_t i = 0; i < 400'000; ++i) {
+    b.append_row({std::string("a\nb\nc\nd\n\"e\""), i});
+  }
+  auto quoted = b.finish();
+  const std::string quoted_text = to_csv(*quoted);
+  BOOST_REQUIRE(quoted_text.size() > 8u << 20);
+  BOOST_TEST(csv::parse(quoted_text, with_schema(quoted->schema()), 4)->equals(*quoted));
+}
+
+BOOST_AUTO_TEST_CASE(reading_in_parallel_reports_the_first_error_like_a_sequential_read) {
+  auto t = tricky_table(240'000);
+  std::string text = to_csv(*t);
+  auto options = with_schema(t->schema());
+  // Two bad id cells: one in the last third, one in the middle. (A line
+  // end followed by a digit starts a row: no string cell has one.)
+  for (double at : {0.9, 0.5}) {
+    std::size_t pos = static_cast<std::size_t>(static_cast<double>(text.size()) * at);
+    while (!(text[pos] == '\n' && text[pos + 1] >= '1' && text[pos + 1] <= '9')) ++pos;
+    text[pos + 1] = 'x';
+  }
+  const std::string sequential =
+      error_of([&] { (void)csv::parse(text, options, 1); }, ErrorCode::invalid_argument);
+  BOOST_TEST(contains(sequential, "'x"), sequential);
+  for (unsigned threads : {2u, 3u}) {
+    BOOST_TEST(error_of([&] { (void)csv::parse(text, options, threads); },
+                        ErrorCode::invalid_argument) == sequential);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(long_float_cells_read_exactly_like_from_chars) {
+  // 16 to 19 significant digits with exponents around the edge of the
+  // extended-precision shortcut, and the texts write() makes of random bits.
+  std::mt19937_64 rng(13);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 20000; ++i) {
+    std::string t = std::to_string(rng() % 9'000'000'000'000'000'000ULL + 1'000'000'000'000'000ULL);
+    const auto point = static_cast<std::ptrdiff_t>(rng() % t.size());
+    if (point != 0) t.insert(t.begin() + point, '.');
+    t += "e" + std::to_string(static_cast<int>(rng() % 70) - 35);
+    texts.push_back(t);
+    std::uint64_t bits = rng();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    char buf[64];
+    texts.emplace_back(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
+  csv::ReadOptions o;
+  o.schema.emplace("v", ColumnType::float64);
+  for (const auto& text : texts) {
+    double expected = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), expected);
+    if (ec != std::errc() || ptr != text.data() + text.size() || std::isnan(expected)) continue;
+    double got = csv::parse("v\n" + text + "\n", o)->column(0).float64_at(0);
+    BOOST_REQUIRE_MESSAGE(exact(got) == exact(expected), text);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -153,6 +153,31 @@ BOOST_AUTO_TEST_CASE(append_from_copies_cells_of_the_same_type_only) {
   BOOST_TEST(contains(msg, "'w'"));
 }
 
+BOOST_AUTO_TEST_CASE(append_column_appends_every_cell_with_nulls_of_the_same_type_only) {
+  auto t = sample_table();  // row 1 is all nulls
+  for (const auto& source : t->columns()) {
+    // Onto a builder without nulls, one with nulls, and an empty one.
+    ColumnBuilder b("c", source.type());
+    b.append_from(source, 0);
+    b.append_column(source);
+    b.append_from(source, 1);
+    b.append_column(source);
+    ColumnBuilder expected("c", source.type());
+    for (std::size_t r : {0, 0, 1, 2, 1, 0, 1, 2}) expected.append_from(source, r);
+    BOOST_TEST(b.finish().equals(expected.finish()), source.name());
+    ColumnBuilder empty("c", source.type());
+    empty.append_column(source);
+    auto copy = empty.finish();
+    BOOST_TEST(copy.null_count() == 1u);
+    for (std::size_t r = 0; r < source.size(); ++r) {
+      BOOST_TEST((copy.value_at(r) == source.value_at(r)), source.name() << " row " << r);
+    }
+  }
+  ColumnBuilder wrong("w", ColumnType::int64);
+  auto msg = error_of([&] { wrong.append_column(t->column("ts")); }, ErrorCode::invalid_argument);
+  BOOST_TEST(contains(msg, "'w'"));
+}
+
 BOOST_AUTO_TEST_CASE(finish_hands_over_the_column_and_empties_the_builder) {
   ColumnBuilder b("s", ColumnType::string);
   b.reserve(10, 100);

@@ -11,6 +11,7 @@
 #include <bdp/sdk/table.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <optional>
@@ -33,12 +34,30 @@ struct ReadOptions {
 // fit its declared type.
 BDP_SDK_API TablePtr parse(std::string_view text, const ReadOptions& options = {});
 
+// As parse(), which is parse(text, options, 0). When every column is
+// declared in `options.schema`, a text of more than 8 MiB is read in pieces
+// on up to `threads` threads (0: one per core, at most 8); the result,
+// errors included, is that of one sequential read.
+BDP_SDK_API TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threads);
+
 // Reads a file; errors name the file. Throws bdp::Error(not_found) for a
 // missing file, bdp::Error(io) when it cannot be read.
 BDP_SDK_API TablePtr read_file(const std::filesystem::path& path, ReadOptions options = {});
 
-// Appends the table as CSV (header + rows) to `out`.
+// Appends the table as CSV (header + rows) to `out`. Large tables are
+// formatted on several threads (as write_chunked with threads = 0).
 BDP_SDK_API void write(const Table& table, std::string& out);
+
+// Writes the table as CSV in pieces of about 1 MiB: `sink` receives
+// consecutive pieces, always on the calling thread and in order, whose
+// concatenation is exactly what write() appends. Tables of more than about
+// 256K cells are formatted by up to `threads` worker threads (0: one per
+// core, at most 8) a few pieces ahead of the sink, so a sink that writes to
+// a file overlaps the disk with the formatting. An exception thrown by
+// `sink` (or std::bad_alloc) stops the workers and propagates.
+BDP_SDK_API void write_chunked(const Table& table,
+                               const std::function<void(std::string_view)>& sink,
+                               unsigned threads = 0);
 
 // One cell formatted as it is written to CSV (unquoted).
 BDP_SDK_API std::string format_cell(const Column& column, std::size_t row);

@@ -117,6 +117,9 @@ class BDP_SDK_API ColumnBuilder {
   void append(const Value& v);
   // Copies cell `row` of `source`, which must have the same type.
   void append_from(const Column& source, std::size_t row);
+  // Appends every cell of `source`, which must have the same type, in one
+  // bulk copy per buffer.
+  void append_column(const Column& source);
 
   // Hands over the built column; the builder is empty afterwards.
   Column finish();
