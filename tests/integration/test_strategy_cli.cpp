@@ -110,10 +110,6 @@ std::vector<std::string> listed_ids(const fs::path& project) {
   return ids;
 }
 
-bool has(const std::vector<std::string>& items, const std::string& item) {
-  return std::find(items.begin(), items.end(), item) != items.end();
-}
-
 // gen -> cheap (price < 500) -> cols -> by_region, with `strategy`;
 // `backends` adds to the default ones (an empty object would replace them).
 std::string pipeline(const std::string& strategy, const std::string& backends = "") {
