@@ -572,6 +572,14 @@ StageOutput DataContainer::retrieve_stage_data(std::string_view stage_name,
   return out;
 }
 
+Payload DataContainer::retrieve_record(const RecordInfo& record) {
+  Backend& backend = backend_named(record.backend.empty() ? memory_name_ : record.backend);
+  Payload payload = backend.retrieve(record);
+  std::lock_guard lock(mutex_);
+  ++retrieves_;
+  return payload;
+}
+
 std::vector<RecordInfo> DataContainer::stage_records(std::string_view stage_name,
                                                      std::optional<std::string_view> process_id) {
   validate_name("stage name", stage_name);

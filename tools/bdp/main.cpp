@@ -2,6 +2,9 @@
 //
 // Exit codes: 0 ok, 1 runtime error, 2 usage or configuration error. Errors
 // are one line on stderr; --verbose adds the log.
+#include "cli_common.hpp"
+#include "commands.hpp"
+
 #include <bdp/config.hpp>
 #include <bdp/plugin_host.hpp>
 #include <bdp/sdk/error.hpp>
@@ -30,73 +33,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
-
-// An error raised while reading configuration or setting up, before
-// anything runs: exit code 2.
-struct SetupError {
-  std::string message;
-};
-
-std::string human_bytes(std::int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024.0 && unit < 4) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0) {
-    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", value, units[unit]);
-  }
-  return buf;
-}
-
-std::string fixed(double value, int decimals) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-  return buf;
-}
-
-// Left-aligned text columns, numbers right-aligned.
-void print_table(const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::string>>& rows,
-                 const std::vector<bool>& right_align) {
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (std::size_t c = 0; c < cells.size(); ++c) {
-      std::string pad(width[c] - cells[c].size(), ' ');
-      out += right_align[c] ? pad + cells[c] : cells[c] + (c + 1 < cells.size() ? pad : "");
-      if (c + 1 < cells.size()) out += "  ";
-    }
-    std::cout << out << '\n';
-  };
-  line(header);
-  for (const auto& row : rows) line(row);
-}
-
-bdp::Config load_config(const std::string& file, const std::vector<std::string>& sets) {
-  try {
-    bdp::ConfigResolver resolver;
-    resolver.set_project_file(file);
-    for (const auto& s : sets) resolver.add_override(s);
-    bdp::Config config = resolver.resolve();
-    for (const auto& warning : config.warnings) std::cerr << "bdp: warning: " << warning << '\n';
-    return config;
-  } catch (const bdp::Error& e) {
-    throw SetupError{e.what()};
-  }
-}
+using bdp::cli::fixed;
+using bdp::cli::human_bytes;
+using bdp::cli::kExitOk;
+using bdp::cli::kExitRuntime;
+using bdp::cli::kExitUsage;
+using bdp::cli::load_config;
+using bdp::cli::print_table;
+using bdp::cli::SetupError;
+using bdp::cli::storage_config;
+using bdp::cli::Stores;
 
 // Shows which stage is running, with elapsed time and last progress, on a
 // terminal's stderr while a stage takes longer than half a second.
@@ -247,65 +193,6 @@ int cmd_run(const RunArgs& args) {
   } else {
     print_summary(process);
   }
-  return kExitOk;
-}
-
-// The configuration that names the storage for history commands: the
-// --config file, else ./bdp.json, else the installed defaults alone.
-bdp::Config storage_config(const std::string& file) {
-  if (!file.empty()) return load_config(file, {});
-  try {
-    bdp::ConfigResolver resolver;
-    return resolver.resolve();
-  } catch (const bdp::Error& e) {
-    throw SetupError{e.what()};
-  }
-}
-
-// The configured stores (the strategy's backend whatever the mode, and
-// every stage's), opened for reading and cleanup.
-struct Stores {
-  explicit Stores(const bdp::Config& config) : host(config.plugin_paths) {
-    try {
-      container = bdp::DataContainer::open(config, host, /*all_stores=*/true);
-    } catch (const bdp::Error& e) {
-      if (e.code() == bdp::ErrorCode::config) throw SetupError{e.what()};
-      throw;
-    }
-  }
-  bdp::PluginHost host;
-  std::unique_ptr<bdp::DataContainer> container;
-};
-
-std::string short_time(std::int64_t micros) {
-  if (micros == 0) return "-";
-  std::string t = bdp::format_timestamp(micros - micros % 1'000'000);  // 2026-11-26T14:45:00Z
-  return t.substr(0, 10) + " " + t.substr(11, 8);
-}
-
-int cmd_ps(const std::string& config_file, bool json) {
-  Stores stores(storage_config(config_file));
-  auto processes = stores.container->list_processes();
-  if (json) {
-    boost::json::array arr;
-    for (const auto& p : processes) arr.push_back(p.to_json());
-    std::cout << bdp::to_pretty_json(arr) << '\n';
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& p : processes) {
-    std::int64_t bytes = 0;
-    for (const auto& s : p.stages) bytes += s.bytes;
-    const double seconds = p.finished_at > p.started_at
-                               ? static_cast<double>(p.finished_at - p.started_at) / 1e6
-                               : 0.0;
-    rows.push_back({p.id, p.name, std::string(bdp::to_string(p.status)), short_time(p.started_at),
-                    p.finished_at ? fixed(seconds, 2) : "-", std::to_string(p.stages.size()),
-                    human_bytes(bytes)});
-  }
-  print_table({"process", "name", "status", "started (UTC)", "seconds", "stages", "bytes"}, rows,
-              {false, false, false, false, true, true, true});
-  if (processes.empty()) std::cerr << "bdp: no processes stored\n";
   return kExitOk;
 }
 
@@ -501,9 +388,8 @@ int main(int argc, char** argv) {
   resume_opt->needs(from_opt);
   from_opt->needs(resume_opt);
 
-  auto* ps = app.add_subcommand("ps", "List the stored processes, newest first");
-  bool ps_json = false;
-  ps->add_flag("--json", ps_json, "Print as JSON");
+  bdp::cli::HistoryCommands history(app);  // ps, ls, show, stats
+  bdp::cli::DiffCommands diff(app);        // diff, export, import
 
   auto* cleanup = app.add_subcommand(
       "cleanup", "Remove stored data by policy, process count and age (the config's by default)");
@@ -569,7 +455,8 @@ int main(int argc, char** argv) {
       return cmd_run(
           RunArgs{run_file, run_sets, run_name, run_resume_from, run_from_stage, run_json});
     }
-    if (*ps) return cmd_ps(config_file, ps_json);
+    if (auto code = history.run(config_file)) return *code;
+    if (auto code = diff.run(config_file)) return *code;
     if (*cleanup) return cmd_cleanup(config_file, cleanup_args);
     if (*show) {
       std::string file = show_file.empty() ? config_file : show_file;

@@ -194,6 +194,12 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   void save_process(const ProcessInfo& process) override;
   std::vector<ProcessInfo> list_processes() override;
 
+  // The payload of one record as listed by list_available_data() (its
+  // `backend` names the backend that holds it). Throws bdp::Error(config)
+  // for a backend this container does not have, and what that backend's
+  // retrieve() throws (not_found, corrupt, io).
+  Payload retrieve_record(const RecordInfo& record);
+
   // The newest record of each entity of `stage_name` in `process_id`
   // (default: the current process): the durable one once it is written.
   // Throws like retrieve_stage_data when there is none.

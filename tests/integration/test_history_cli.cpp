@@ -1,0 +1,292 @@
+// History from the command line (issue #6): `bdp ps`, `bdp ls`, `bdp show`
+// and `bdp stats` on two real runs of a project whose stage "gen" is stored
+// in a CSV folder and every other stage in an SQLite file; --json output
+// parses; bad selectors are one line on stderr with close matches, exit 1
+// when they name nothing and 2 when they cannot be parsed. Each test runs
+// the real binary on real files in a temporary folder.
+#include "test_support.hpp"
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using bdp::test::CommandResult;
+using bdp::test::TempDir;
+
+namespace {
+
+CommandResult bdp_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), bdp::test::cli_path().string());
+  return bdp::test::run_command(args, {"BDP_PLUGIN_PATH=", "BDP_DEFAULTS="});
+}
+
+std::string describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" +
+         r.err;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+json::value parse_json(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  BOOST_TEST_REQUIRE(!ec, "output is not JSON (" << ec.message() << "):\n" << text);
+  return v;
+}
+
+void expect_one_line_error(const CommandResult& r, int code,
+                           std::initializer_list<std::string> needles) {
+  BOOST_TEST(r.exit_code == code, describe(r));
+  BOOST_TEST(split_lines(r.err).size() == 1u, "expected one line on stderr\n" << describe(r));
+  BOOST_TEST(r.out.empty(), describe(r));
+  for (const auto& needle : needles) {
+    BOOST_TEST(contains(r.err, needle), "expected '" << needle << "' on stderr\n" << describe(r));
+  }
+}
+
+// Two runs of a four-stage project, the second with a different filter
+// value: "gen" in the CSV folder csv/, the others in bdp-data/bdp.sqlite.
+struct TwoRuns {
+  TempDir dir;
+  fs::path project = dir / "project.json";
+  std::string first;   // older process id
+  std::string second;  // newer process id
+
+  TwoRuns() {
+    bdp::test::write_file(project, R"({
+      "project": "hist",
+      "storage_strategy": {"mode": "persist", "backend": "sqlite", "cleanup_policy": "keep_all"},
+      "backends": {"csv": {"plugin": "csv", "root": "csv"}},
+      "stages": [
+        {"name": "gen", "processor": "generate", "params": {"rows": 30, "seed": 3},
+         "storage": {"persist": true, "backend": "csv"}},
+        {"name": "cheap", "processor": "filter", "inputs": ["gen"],
+         "params": {"column": "price", "op": "<", "value": 500}},
+        {"name": "by_region", "processor": "aggregate", "inputs": ["cheap"],
+         "params": {"group_by": ["region"], "sum": ["qty"], "count": true}},
+        {"name": "ranked", "processor": "sort", "inputs": ["by_region"],
+         "params": {"by": ["qty_sum"], "descending": true}}]})");
+    first = run({});
+    second = run({"--set", "stages.cheap.params.value=100"});
+  }
+
+  std::string run(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"run", project.string(), "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = bdp_cli(args);
+    BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+    return std::string(parse_json(r.out).at("id").as_string());
+  }
+
+  CommandResult cli(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--config", project.string()});
+    return bdp_cli(std::move(args));
+  }
+};
+
+std::set<std::string> field_values(const json::value& records, const char* field) {
+  std::set<std::string> out;
+  for (const auto& r : records.as_array()) out.emplace(r.at(field).as_string());
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ps_lists_processes_newest_first_with_name_and_limit) {
+  TwoRuns runs;
+  auto r = runs.cli({"ps"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  const auto lines = split_lines(r.out);
+  BOOST_TEST_REQUIRE(lines.size() == 3u, describe(r));
+  BOOST_TEST(contains(lines[0], "decisions"));
+  BOOST_TEST(lines[1].rfind(runs.second, 0) == 0u, describe(r));
+  BOOST_TEST(contains(lines[1], "stages.cheap.params.value"), describe(r));
+  BOOST_TEST(lines[2].rfind(runs.first, 0) == 0u, describe(r));
+
+  r = runs.cli({"ps", "--limit", "1", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  const auto one = parse_json(r.out).as_array();
+  BOOST_TEST_REQUIRE(one.size() == 1u);
+  BOOST_TEST(one[0].at("id").as_string() == runs.second);
+
+  r = runs.cli({"ps", "--name", "other", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(parse_json(r.out).as_array().empty());
+  r = runs.cli({"ps", "--name", "hist", "--json"});
+  BOOST_TEST(parse_json(r.out).as_array().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(ls_lists_records_of_both_backends_with_filters) {
+  TwoRuns runs;
+  auto r = runs.cli({"ls", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  const auto all = parse_json(r.out);
+  BOOST_TEST(all.as_array().size() == 8u, r.out);
+  BOOST_TEST((field_values(all, "backend") == std::set<std::string>{"csv", "sqlite"}));
+
+  r = runs.cli({"ls", "--process", "latest", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(field_values(parse_json(r.out), "process_id") == std::set<std::string>{runs.second});
+
+  r = runs.cli({"ls", "--process", "latest~1", "--stage", "gen", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  const auto gen = parse_json(r.out).as_array();
+  BOOST_TEST_REQUIRE(gen.size() == 1u, r.out);
+  BOOST_TEST(gen[0].at("process_id").as_string() == runs.first);
+  BOOST_TEST(gen[0].at("backend").as_string() == "csv");
+
+  r = runs.cli({"ls", "--stage", "cheap", "--entity", "default", "--limit", "1", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  const auto newest = parse_json(r.out).as_array();
+  BOOST_TEST_REQUIRE(newest.size() == 1u);
+  BOOST_TEST(newest[0].at("process_id").as_string() == runs.second);
+
+  // Metadata: the stored processor of each stage.
+  r = runs.cli({"ls", "--where", "processor=aggregate", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(field_values(parse_json(r.out), "stage_name") == std::set<std::string>{"by_region"});
+  BOOST_TEST(parse_json(r.out).as_array().size() == 2u);
+
+  // Time: everything is younger than a day, nothing is older than a day.
+  r = runs.cli({"ls", "--since", "1d", "--json"});
+  BOOST_TEST(parse_json(r.out).as_array().size() == 8u, describe(r));
+  r = runs.cli({"ls", "--until", "1d", "--json"});
+  BOOST_TEST(parse_json(r.out).as_array().empty(), describe(r));
+  r = runs.cli({"ls", "--since", "2000-01-01", "--until", "2000-01-02T00:00:00Z"});
+  BOOST_TEST(r.exit_code == 0, describe(r));
+  BOOST_TEST(contains(r.err, "no stored records match"), describe(r));
+
+  // The human table: a header and one line per record, with both locations.
+  r = runs.cli({"ls", "--process", "latest"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  const auto lines = split_lines(r.out);
+  BOOST_TEST_REQUIRE(lines.size() == 5u, describe(r));
+  for (const char* column : {"process", "stage", "entity", "version", "rows", "bytes", "created",
+                             "backend", "location"}) {
+    BOOST_TEST(contains(lines[0], column), lines[0]);
+  }
+  BOOST_TEST(contains(r.out, (runs.dir / "csv").string()), describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(show_prints_metadata_lineage_and_the_first_rows) {
+  TwoRuns runs;
+  auto r = runs.cli({"show", "latest/cheap", "--head", "2"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(contains(r.out, runs.second + "/cheap/default@v1"), describe(r));
+  for (const char* part : {"schema", "id int64", "checksum", "decisions", "params.value", "inputs",
+                           "/gen/default@v1 (csv)", "processor", "filter"}) {
+    BOOST_TEST(contains(r.out, part), "'" << part << "' missing\n" << describe(r));
+  }
+  BOOST_TEST(contains(r.out, "(2 of 3 rows"), describe(r));
+  BOOST_TEST(contains(r.out, "run_ms     "), describe(r));  // a number, not 1.04E1
+
+  r = runs.cli({"show", "latest~1/gen/default@v1", "--head", "2", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  const auto shown = parse_json(r.out).as_array();
+  BOOST_TEST_REQUIRE(shown.size() == 1u);
+  const auto& record = shown[0].at("record");
+  BOOST_TEST(record.at("process_id").as_string() == runs.first);
+  BOOST_TEST(record.at("backend").as_string() == "csv");
+  BOOST_TEST(record.at("row_count").as_int64() == 30);
+  const auto& data = shown[0].at("data");
+  BOOST_TEST(data.at("total_rows").as_int64() == 30);
+  BOOST_TEST_REQUIRE(data.at("rows").as_array().size() == 2u);
+  BOOST_TEST(data.at("rows").as_array()[0].as_array()[0] == json::value(0));  // id 0
+  BOOST_TEST(data.at("columns").as_array()[0].as_string() == "id");
+
+  // By record id, as `bdp ls` lists it.
+  r = runs.cli({"ls", "--process", "latest", "--stage", "ranked", "--json"});
+  const std::string id(parse_json(r.out).as_array().at(0).at("id").as_string());
+  r = runs.cli({"show", id, "--json", "--head", "0"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(parse_json(r.out).as_array().at(0).at("record").at("stage_name").as_string() ==
+             "ranked");
+}
+
+BOOST_AUTO_TEST_CASE(stats_show_space_per_backend_process_stage_and_throughput) {
+  TwoRuns runs;
+  auto r = runs.cli({"stats", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  const auto stats = parse_json(r.out).as_object();
+  BOOST_TEST(stats.at("records").as_int64() == 8);
+  BOOST_TEST(stats.at("processes").as_int64() == 2);
+  std::int64_t sum = 0;
+  for (const auto& b : stats.at("backends").as_array()) sum += b.at("bytes").as_int64();
+  BOOST_TEST(sum == stats.at("bytes").as_int64());
+  BOOST_TEST(stats.at("by_process").as_array().size() == 2u);
+  BOOST_TEST(stats.at("by_stage").as_array().size() == 8u);
+  const auto& throughput = stats.at("write_throughput").as_array();
+  BOOST_TEST(throughput.size() == 4u, r.out);  // one line per stage name
+  for (const auto& t : throughput) {
+    BOOST_TEST(t.at("runs").as_int64() == 2);
+    BOOST_TEST(t.at("write_mb_per_s").to_number<double>() > 0.0);
+  }
+
+  r = runs.cli({"stats"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  for (const char* part : {"stored: 8 records", "largest processes", "largest stages",
+                           "write throughput", "MB/s", "csv", "sqlite"}) {
+    BOOST_TEST(contains(r.out, part), "'" << part << "' missing\n" << describe(r));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_selectors_are_one_line_with_close_matches) {
+  TwoRuns runs;
+  // Names nothing: exit 1.
+  expect_one_line_error(runs.cli({"show", "latest/chaep"}), 1,
+                        {"latest/chaep", "no stage 'chaep'", "cheap"});
+  expect_one_line_error(runs.cli({"show", "latest/gen/defualt"}), 1,
+                        {"no entity 'defualt'", "default"});
+  expect_one_line_error(runs.cli({"show", "latest/gen@v4"}), 1, {"no version v4", "v1"});
+  expect_one_line_error(runs.cli({"show", "latest~5/gen"}), 1, {"latest~5", "only 2"});
+  expect_one_line_error(runs.cli({"ls", "--process", runs.first + "x"}), 1,
+                        {runs.first + "x", "closest", runs.first});
+  expect_one_line_error(runs.cli({"show", "123456789"}), 1, {"'123456789'"});
+  // Cannot be parsed: exit 2.
+  expect_one_line_error(runs.cli({"show", "latest/gen@2"}), 2,
+                        {"latest/gen@2", "PROCESS/STAGE[/ENTITY][@vN]"});
+  expect_one_line_error(runs.cli({"show", "a/b/c/d"}), 2, {"a/b/c/d"});
+  expect_one_line_error(runs.cli({"ls", "--process", "latest~x"}), 2, {"latest~x"});
+  expect_one_line_error(runs.cli({"ls", "--stage", "no such"}), 2, {"stage name"});
+  expect_one_line_error(runs.cli({"ls", "--since", "yesterday"}), 2, {"--since", "yesterday"});
+  expect_one_line_error(runs.cli({"ls", "--where", "processor"}), 2, {"key=value"});
+  expect_one_line_error(runs.cli({"ls", "--limit", "many"}), 2, {"--limit"});
+}
+
+BOOST_AUTO_TEST_CASE(history_commands_on_empty_storage_say_so) {
+  TempDir dir;
+  const fs::path project = dir / "project.json";
+  bdp::test::write_file(project, R"({"project": "empty",
+    "storage_strategy": {"mode": "persist", "backend": "sqlite"}, "stages": []})");
+  auto r = bdp_cli({"--config", project.string(), "ls"});
+  BOOST_TEST(r.exit_code == 0, describe(r));
+  BOOST_TEST(contains(r.err, "no stored records match"), describe(r));
+  r = bdp_cli({"--config", project.string(), "stats", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(parse_json(r.out).at("records").as_int64() == 0);
+  expect_one_line_error(bdp_cli({"--config", project.string(), "show", "latest/gen"}), 1,
+                        {"latest/gen", "only 0 stored processes"});
+  // A broken config file is a usage error.
+  bdp::test::write_file(project, "{");
+  expect_one_line_error(bdp_cli({"--config", project.string(), "ls"}), 2, {"project.json"});
+}

@@ -1,0 +1,62 @@
+// Helpers shared by the bdp command implementations: exit codes, the setup
+// error, table printing and formatting, and opening the configured stores.
+//
+// Thread-safety: the functions are pure or write to std::cout only.
+#pragma once
+
+#include <bdp/config.hpp>
+#include <bdp/container.hpp>
+#include <bdp/plugin_host.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bdp::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitUsage = 2;
+
+// An error raised while reading configuration or setting up, before
+// anything runs: exit code 2.
+struct SetupError {
+  std::string message;
+};
+
+// "512 B", "13.2 KiB", "1.5 GiB".
+std::string human_bytes(std::int64_t bytes);
+
+// `value` with `decimals` digits after the point.
+std::string fixed(double value, int decimals);
+
+// "2026-11-26 14:45:00" (UTC, whole seconds) for microseconds since the
+// epoch; "-" for 0.
+std::string short_time(std::int64_t micros);
+
+// Prints `rows` under `header` to std::cout: left-aligned text columns,
+// right-aligned where `right_align` says so.
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows,
+                 const std::vector<bool>& right_align);
+
+// The resolved configuration of `file` with the runtime overrides `sets`;
+// warnings go to stderr. Throws SetupError for a bad file.
+Config load_config(const std::string& file, const std::vector<std::string>& sets);
+
+// The configuration that names the storage for history commands: the
+// --config file, else the installed defaults alone (main() substitutes
+// ./bdp.json for an empty --config when it exists). Throws SetupError.
+Config storage_config(const std::string& file);
+
+// The configured stores (the strategy's backend whatever the mode, and
+// every stage's), opened for reading and cleanup. Throws SetupError for a
+// configuration error, bdp::Error otherwise.
+struct Stores {
+  explicit Stores(const Config& config);
+  PluginHost host;
+  std::unique_ptr<DataContainer> container;
+};
+
+}  // namespace bdp::cli
