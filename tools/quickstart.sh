@@ -3,7 +3,8 @@
 # pipeline config/examples/quickstart.json twice with different runtime
 # decisions (hybrid mode: served from memory, every stage also written to the
 # SQLite file config/examples/bdp-data/bdp.sqlite in the background), then
-# lists the stored processes.
+# lists the stored processes, the records of the newest one, and what
+# differs between the two runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -18,4 +19,8 @@ bdp_log "bdp run $example"
 bdp_log "bdp run $example --set stages.recent.params.value=2025"
 ./build/bdp run "$example" --set stages.recent.params.value=2025 "$@"
 bdp_log "bdp --config $example ps"
-./build/bdp --config "$example" ps
+./build/bdp --config "$example" ps --limit 4
+bdp_log "bdp --config $example ls --process latest"
+./build/bdp --config "$example" ls --process latest
+bdp_log "bdp --config $example diff latest~1 latest --stage by_region --key region"
+./build/bdp --config "$example" diff latest~1 latest --stage by_region --key region
