@@ -1,7 +1,7 @@
 // End-to-end tests of the `bdp` command-line interface: each test runs the
 // real binary on real files in a temporary folder and checks its exit code,
 // stdout and stderr.
-#include "test_support.hpp"
+#include "cli_support.hpp"
 
 #include <bdp/sdk/plugin_abi.hpp>
 
@@ -21,51 +21,23 @@
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using bdp::test::bdp_cli;
 using bdp::test::CommandResult;
+using bdp::test::contains;
+using bdp::test::describe;
+using bdp::test::expect_one_line_error;
+using bdp::test::is_one_line;
+using bdp::test::parse_json;
+using bdp::test::split_lines;
 using bdp::test::TempDir;
 
 namespace {
-
-// Runs `bdp args...` with optional extra environment entries. The
-// variables bdp reads are cleared first so that the caller's environment
-// cannot change what the build tree's bdp finds.
-CommandResult bdp_cli(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
-  args.insert(args.begin(), bdp::test::cli_path().string());
-  std::vector<std::string> environment = {"BDP_PLUGIN_PATH=", "BDP_DEFAULTS="};
-  environment.insert(environment.end(), env.begin(), env.end());
-  return bdp::test::run_command(args, environment);
-}
-
-// What a command did, for failure messages.
-std::string describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" +
-         r.err;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 std::vector<std::string> split_words(const std::string& line) {
   std::vector<std::string> words;
   std::istringstream in(line);
   for (std::string word; in >> word;) words.push_back(word);
   return words;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// Parses `text` as JSON; fails the test (and returns null) if it does not parse.
-json::value parse_json(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  BOOST_TEST_REQUIRE(!ec, "output is not JSON (" << ec.message() << "):\n" << text);
-  return v;
 }
 
 // A copy of the shipped quickstart example (it persists to
@@ -141,19 +113,6 @@ std::string line_starting_with(const std::string& text, const std::string& key) 
     if (!words.empty() && words.front() == key) return line;
   }
   return {};
-}
-
-// A failed command: exit code `code`, exactly one line on stderr that
-// contains every one of `needles`.
-void expect_one_line_error(const CommandResult& r, int code,
-                           std::initializer_list<std::string> needles) {
-  BOOST_TEST(r.exit_code == code, describe(r));
-  auto lines = split_lines(r.err);
-  BOOST_TEST(lines.size() == 1u, "expected one line on stderr\n" << describe(r));
-  BOOST_TEST((!r.err.empty() && r.err.back() == '\n'), "stderr should end with a newline");
-  for (const auto& needle : needles) {
-    BOOST_TEST(contains(r.err, needle), "expected '" << needle << "' on stderr\n" << describe(r));
-  }
 }
 
 // A configuration error: exit 2, one stderr line naming `needles`, nothing
@@ -623,7 +582,7 @@ BOOST_AUTO_TEST_CASE(plugins_inspect_garbage_file_fails_naming_it) {
   auto r = bdp_cli({"plugins", "inspect", lib.string()});
   BOOST_TEST(r.exit_code != 0, describe(r));
   BOOST_TEST(contains(r.err, lib.string()), describe(r));
-  BOOST_TEST(split_lines(r.err).size() == 1u, describe(r));
+  BOOST_TEST(is_one_line(r.err), describe(r));
   BOOST_TEST(r.out.empty(), describe(r));
 }
 
@@ -633,7 +592,7 @@ BOOST_AUTO_TEST_CASE(plugins_inspect_missing_file_fails_naming_it) {
   auto r = bdp_cli({"plugins", "inspect", lib.string()});
   BOOST_TEST(r.exit_code != 0, describe(r));
   BOOST_TEST(contains(r.err, lib.string()), describe(r));
-  BOOST_TEST(split_lines(r.err).size() == 1u, describe(r));
+  BOOST_TEST(is_one_line(r.err), describe(r));
 }
 
 BOOST_AUTO_TEST_CASE(plugins_list_with_fixture_path_lists_good_and_skips_refused) {
@@ -646,7 +605,9 @@ BOOST_AUTO_TEST_CASE(plugins_list_with_fixture_path_lists_good_and_skips_refused
   // The built-in plugins are still found after the fixture folder.
   BOOST_TEST(!line_starting_with(r.out, "memory").empty(), describe(r));
 
-  // Each refused library is one "skipped" line on stderr naming it.
+  // Each refused library is one "skipped" line on stderr naming it, and
+  // there are no other lines, empty ones included.
+  BOOST_TEST(!contains("\n" + r.err, "\n\n"), "empty line on stderr\n" << describe(r));
   auto lines = split_lines(r.err);
   for (const auto& line : lines) {
     BOOST_TEST(contains(line, "skipped"), "unexpected stderr line: " << line);

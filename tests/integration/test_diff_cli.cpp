@@ -4,7 +4,7 @@
 // selectors (one line with the closest names), and export -> import into
 // another store -> diff showing no differences. Each test runs the real
 // binary on real files in a temporary folder.
-#include "test_support.hpp"
+#include "cli_support.hpp"
 
 #include <bdp/sdk/csv.hpp>
 
@@ -12,56 +12,21 @@
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
-#include <initializer_list>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using bdp::test::bdp_cli;
 using bdp::test::CommandResult;
+using bdp::test::contains;
+using bdp::test::describe;
+using bdp::test::expect_one_line_error;
+using bdp::test::parse_json;
+using bdp::test::split_lines;
 using bdp::test::TempDir;
 
 namespace {
-
-CommandResult bdp_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), bdp::test::cli_path().string());
-  return bdp::test::run_command(args, {"BDP_PLUGIN_PATH=", "BDP_DEFAULTS="});
-}
-
-std::string describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" +
-         r.err;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-json::value parse_json(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  BOOST_TEST_REQUIRE(!ec, "output is not JSON (" << ec.message() << "):\n" << text);
-  return v;
-}
-
-void expect_one_line_error(const CommandResult& r, int code,
-                           std::initializer_list<std::string> needles) {
-  BOOST_TEST(r.exit_code == code, describe(r));
-  BOOST_TEST(split_lines(r.err).size() == 1u, "expected one line on stderr\n" << describe(r));
-  for (const auto& needle : needles) {
-    BOOST_TEST(contains(r.err, needle), "expected '" << needle << "' on stderr\n" << describe(r));
-  }
-}
 
 // gen -> cheap (price < 500) -> by_region, persisted: gen and cheap in the
 // SQLite file, by_region in a CSV folder. `strategy_backend` is where

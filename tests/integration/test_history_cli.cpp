@@ -4,7 +4,7 @@
 // parses; bad selectors are one line on stderr with close matches, exit 1
 // when they name nothing and 2 when they cannot be parsed. Each test runs
 // the real binary on real files in a temporary folder.
-#include "test_support.hpp"
+#include "cli_support.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -13,55 +13,27 @@
 #include <filesystem>
 #include <initializer_list>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using bdp::test::bdp_cli;
 using bdp::test::CommandResult;
+using bdp::test::contains;
+using bdp::test::describe;
+using bdp::test::parse_json;
+using bdp::test::split_lines;
 using bdp::test::TempDir;
 
 namespace {
 
-CommandResult bdp_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), bdp::test::cli_path().string());
-  return bdp::test::run_command(args, {"BDP_PLUGIN_PATH=", "BDP_DEFAULTS="});
-}
-
-std::string describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" +
-         r.err;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-json::value parse_json(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  BOOST_TEST_REQUIRE(!ec, "output is not JSON (" << ec.message() << "):\n" << text);
-  return v;
-}
-
-void expect_one_line_error(const CommandResult& r, int code,
-                           std::initializer_list<std::string> needles) {
-  BOOST_TEST(r.exit_code == code, describe(r));
-  BOOST_TEST(split_lines(r.err).size() == 1u, "expected one line on stderr\n" << describe(r));
+// As bdp::test::expect_one_line_error (exit code `code`, one line on stderr
+// naming every one of `needles`), and nothing on stdout.
+void expect_only_error(const CommandResult& r, int code,
+                       std::initializer_list<std::string> needles) {
+  bdp::test::expect_one_line_error(r, code, needles);
   BOOST_TEST(r.out.empty(), describe(r));
-  for (const auto& needle : needles) {
-    BOOST_TEST(contains(r.err, needle), "expected '" << needle << "' on stderr\n" << describe(r));
-  }
 }
 
 // Two runs of a four-stage project, the second with a different filter
@@ -253,24 +225,24 @@ BOOST_AUTO_TEST_CASE(stats_show_space_per_backend_process_stage_and_throughput) 
 BOOST_AUTO_TEST_CASE(bad_selectors_are_one_line_with_close_matches) {
   TwoRuns runs;
   // Names nothing: exit 1.
-  expect_one_line_error(runs.cli({"show", "latest/chaep"}), 1,
-                        {"latest/chaep", "no stage 'chaep'", "cheap"});
-  expect_one_line_error(runs.cli({"show", "latest/gen/defualt"}), 1,
-                        {"no entity 'defualt'", "default"});
-  expect_one_line_error(runs.cli({"show", "latest/gen@v4"}), 1, {"no version v4", "v1"});
-  expect_one_line_error(runs.cli({"show", "latest~5/gen"}), 1, {"latest~5", "only 2"});
-  expect_one_line_error(runs.cli({"ls", "--process", runs.first + "x"}), 1,
-                        {runs.first + "x", "closest", runs.first});
-  expect_one_line_error(runs.cli({"show", "123456789"}), 1, {"'123456789'"});
+  expect_only_error(runs.cli({"show", "latest/chaep"}), 1,
+                    {"latest/chaep", "no stage 'chaep'", "cheap"});
+  expect_only_error(runs.cli({"show", "latest/gen/defualt"}), 1,
+                    {"no entity 'defualt'", "default"});
+  expect_only_error(runs.cli({"show", "latest/gen@v4"}), 1, {"no version v4", "v1"});
+  expect_only_error(runs.cli({"show", "latest~5/gen"}), 1, {"latest~5", "only 2"});
+  expect_only_error(runs.cli({"ls", "--process", runs.first + "x"}), 1,
+                    {runs.first + "x", "closest", runs.first});
+  expect_only_error(runs.cli({"show", "123456789"}), 1, {"'123456789'"});
   // Cannot be parsed: exit 2.
-  expect_one_line_error(runs.cli({"show", "latest/gen@2"}), 2,
-                        {"latest/gen@2", "PROCESS/STAGE[/ENTITY][@vN]"});
-  expect_one_line_error(runs.cli({"show", "a/b/c/d"}), 2, {"a/b/c/d"});
-  expect_one_line_error(runs.cli({"ls", "--process", "latest~x"}), 2, {"latest~x"});
-  expect_one_line_error(runs.cli({"ls", "--stage", "no such"}), 2, {"stage name"});
-  expect_one_line_error(runs.cli({"ls", "--since", "yesterday"}), 2, {"--since", "yesterday"});
-  expect_one_line_error(runs.cli({"ls", "--where", "processor"}), 2, {"key=value"});
-  expect_one_line_error(runs.cli({"ls", "--limit", "many"}), 2, {"--limit"});
+  expect_only_error(runs.cli({"show", "latest/gen@2"}), 2,
+                    {"latest/gen@2", "PROCESS/STAGE[/ENTITY][@vN]"});
+  expect_only_error(runs.cli({"show", "a/b/c/d"}), 2, {"a/b/c/d"});
+  expect_only_error(runs.cli({"ls", "--process", "latest~x"}), 2, {"latest~x"});
+  expect_only_error(runs.cli({"ls", "--stage", "no such"}), 2, {"stage name"});
+  expect_only_error(runs.cli({"ls", "--since", "yesterday"}), 2, {"--since", "yesterday"});
+  expect_only_error(runs.cli({"ls", "--where", "processor"}), 2, {"key=value"});
+  expect_only_error(runs.cli({"ls", "--limit", "many"}), 2, {"--limit"});
 }
 
 BOOST_AUTO_TEST_CASE(history_commands_on_empty_storage_say_so) {
@@ -284,9 +256,9 @@ BOOST_AUTO_TEST_CASE(history_commands_on_empty_storage_say_so) {
   r = bdp_cli({"--config", project.string(), "stats", "--json"});
   BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
   BOOST_TEST(parse_json(r.out).at("records").as_int64() == 0);
-  expect_one_line_error(bdp_cli({"--config", project.string(), "show", "latest/gen"}), 1,
-                        {"latest/gen", "only 0 stored processes"});
+  expect_only_error(bdp_cli({"--config", project.string(), "show", "latest/gen"}), 1,
+                    {"latest/gen", "only 0 stored processes"});
   // A broken config file is a usage error.
   bdp::test::write_file(project, "{");
-  expect_one_line_error(bdp_cli({"--config", project.string(), "ls"}), 2, {"project.json"});
+  expect_only_error(bdp_cli({"--config", project.string(), "ls"}), 2, {"project.json"});
 }

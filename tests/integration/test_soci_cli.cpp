@@ -1,7 +1,7 @@
 // Acceptance of the database backend from the command line: `bdp run` of
 // config/examples/sqlite.json persists every stage to the default SQLite
 // backend, and the sqlite3 CLI sees the stages and a reference table.
-#include "test_support.hpp"
+#include "cli_support.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
@@ -13,23 +13,15 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using bdp::test::bdp_cli;
 using bdp::test::CommandResult;
+using bdp::test::describe;
 using bdp::test::TempDir;
 
 namespace {
 
-CommandResult bdp_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), bdp::test::cli_path().string());
-  return bdp::test::run_command(args, {"BDP_PLUGIN_PATH=", "BDP_DEFAULTS="});
-}
-
 CommandResult sqlite3(const fs::path& db, const std::string& sql) {
   return bdp::test::run_command({"/usr/bin/sqlite3", db.string(), sql});
-}
-
-std::string describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" +
-         r.err;
 }
 
 // The example project, copied into `dir` with its data.

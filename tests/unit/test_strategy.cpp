@@ -265,6 +265,28 @@ bdp::ProcessInfo process_info(const std::string& id, const std::string& name,
   return p;
 }
 
+// Process `id` called `name`, started at `started_at`, through `c`: stage
+// "a" (10 rows) and stage "b" (500 rows) stored.
+void store_process(bdp::DataContainer& c, const std::string& id, const std::string& name,
+                   std::int64_t started_at) {
+  c.set_process(id);
+  c.save_process(process_info(id, name, started_at));
+  c.store_stage_data("a", make_table(10));
+  c.store_stage_data("b", make_table(500));
+}
+
+// Exactly the processes `ids` are left in the CSV folder and the SQLite
+// file of `st`, in the process records and in the data records, and
+// neither store has orphans.
+void expect_processes_left(const Stores& st, const std::set<std::string>& ids) {
+  for (auto* backend : {st.csv.get(), st.db.get()}) {
+    BOOST_TEST(process_ids(*backend) == ids);
+    BOOST_TEST(record_processes(*backend) == ids);
+  }
+  expect_no_csv_orphans(st.csv_root());
+  expect_no_sqlite_orphans(st.db_file());
+}
+
 // ----------------------------------------------------------- config helpers
 
 bdp::ConfigResolver resolver_for(const json::object& project, const TempDir& dir) {
@@ -921,14 +943,10 @@ BOOST_AUTO_TEST_CASE(keep_last_processes_retires_older_processes_of_that_name_on
   auto c = st.container(strategy_of(StorageMode::persist, {}, "db"));
   c->set_stage_plan("a", plan(true, "csv"));
   const std::int64_t base = bdp::now_micros() - 100'000'000;
-  auto run = [&](const std::string& id, const std::string& name, std::int64_t started_at) {
-    c->set_process(id);
-    c->save_process(process_info(id, name, started_at));
-    c->store_stage_data("a", make_table(10));
-    c->store_stage_data("b", make_table(500));
-  };
-  run("o1", "other", base);  // the oldest of all, another name
-  for (int i = 1; i <= 4; ++i) run("n" + std::to_string(i), "nightly", base + i * 1'000'000);
+  store_process(*c, "o1", "other", base);  // the oldest of all, another name
+  for (int i = 1; i <= 4; ++i) {
+    store_process(*c, "n" + std::to_string(i), "nightly", base + i * 1'000'000);
+  }
 
   bdp::RetentionRule rule;
   rule.process_name = "nightly";
@@ -940,41 +958,25 @@ BOOST_AUTO_TEST_CASE(keep_last_processes_retires_older_processes_of_that_name_on
   auto report = c->retain(rule);
   BOOST_TEST((report.removed_processes == std::vector<std::string>{"n1", "n2"}));
   const std::set<std::string> left = {"n3", "n4", "o1"};
-  for (auto* backend : {st.csv.get(), st.db.get()}) {
-    BOOST_TEST(process_ids(*backend) == left);
-    BOOST_TEST(record_processes(*backend) == left);
-  }
   std::set<std::string> listed;
   for (const auto& p : c->list_processes()) listed.insert(p.id);
   BOOST_TEST(listed == left);
-  expect_no_csv_orphans(st.csv_root());
-  expect_no_sqlite_orphans(st.db_file());
+  expect_processes_left(st, left);
 }
 
 BOOST_AUTO_TEST_CASE(max_age_removes_records_and_processes_older_than_the_cutoff) {
   Stores st(/*inline_threshold=*/2000);
   auto c = st.container(strategy_of(StorageMode::persist, {}, "db"));
   c->set_stage_plan("a", plan(true, "csv"));
-  auto run = [&](const std::string& id) {
-    c->set_process(id);
-    c->save_process(process_info(id, "aging", bdp::now_micros()));
-    c->store_stage_data("a", make_table(10));
-    c->store_stage_data("b", make_table(500));
-  };
-  run("old");
+  store_process(*c, "old", "aging", bdp::now_micros());
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  run("new");
+  store_process(*c, "new", "aging", bdp::now_micros());
   bdp::RetentionRule rule;
   rule.max_age_seconds = bdp::parse_duration("1s", "test");
   auto report = c->retain(rule);
   BOOST_TEST((report.removed_processes == std::vector<std::string>{"old"}));
   for (const auto& r : report.removed) BOOST_TEST(r.process_id == "old");
-  for (auto* backend : {st.csv.get(), st.db.get()}) {
-    BOOST_TEST(process_ids(*backend) == std::set<std::string>{"new"});
-    BOOST_TEST(record_processes(*backend) == std::set<std::string>{"new"});
-  }
-  expect_no_csv_orphans(st.csv_root());
-  expect_no_sqlite_orphans(st.db_file());
+  expect_processes_left(st, {"new"});
 }
 
 BOOST_AUTO_TEST_CASE(service_applies_keep_last_processes_of_the_strategy_and_of_a_stage) {

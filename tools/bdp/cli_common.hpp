@@ -1,5 +1,6 @@
 // Helpers shared by the bdp command implementations: exit codes, the setup
-// error, table printing and formatting, and opening the configured stores.
+// error and usage errors, table printing and formatting, and opening the
+// configured stores.
 //
 // Thread-safety: the functions are pure or write to std::cout only.
 #pragma once
@@ -7,6 +8,7 @@
 #include <bdp/config.hpp>
 #include <bdp/container.hpp>
 #include <bdp/plugin_host.hpp>
+#include <bdp/sdk/error.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -24,6 +26,18 @@ inline constexpr int kExitUsage = 2;
 struct SetupError {
   std::string message;
 };
+
+// Runs `body`; a bdp::Error(invalid_argument) from it (text the user typed
+// that cannot be parsed) becomes a usage error, exit code 2.
+template <class Body>
+auto usage_errors(Body&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::invalid_argument) throw SetupError{e.what()};
+    throw;
+  }
+}
 
 // "512 B", "13.2 KiB", "1.5 GiB".
 std::string human_bytes(std::int64_t bytes);

@@ -24,18 +24,6 @@ namespace json = boost::json;
 
 namespace {
 
-// Runs `body`; a bdp::Error(invalid_argument) from it (text the user typed
-// that cannot be parsed) becomes a usage error, exit code 2.
-template <class Body>
-auto usage_errors(Body&& body) {
-  try {
-    return body();
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::invalid_argument) throw SetupError{e.what()};
-    throw;
-  }
-}
-
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;

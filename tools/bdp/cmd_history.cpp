@@ -22,18 +22,6 @@ namespace json = boost::json;
 
 namespace {
 
-// Runs `body`; a bdp::Error(invalid_argument) from it (text the user typed
-// that cannot be parsed) becomes a usage error, exit code 2.
-template <class Body>
-auto usage_errors(Body&& body) {
-  try {
-    return body();
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::invalid_argument) throw SetupError{e.what()};
-    throw;
-  }
-}
-
 // `text` cut to `max` characters, with "..." when cut.
 std::string clipped(std::string text, std::size_t max) {
   if (text.size() > max) text = text.substr(0, max - 3) + "...";
