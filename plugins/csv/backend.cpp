@@ -248,8 +248,8 @@ std::vector<RecordInfo> CsvBackend::list(const Query& query) {
   std::vector<RecordInfo> out;
   std::lock_guard threads(mutex_);
   auto guard = read_locked();
-  for (const auto& [id, record] : index_.records()) {
-    if (query.matches(record)) out.push_back(record);
+  for (const RecordInfo* record : index_.candidates(query)) {
+    if (query.matches(*record)) out.push_back(*record);
   }
   query.order_and_limit(out);
   return out;

@@ -60,6 +60,8 @@ void Index::reset() {
   ino_ = 0;
   offset_ = 0;
   records_.clear();
+  by_process_.clear();
+  by_stage_.clear();
   max_version_.clear();
   pending_.clear();
 }
@@ -90,11 +92,47 @@ void Index::added(const RecordInfo& record) {
   auto& v = max_version_[key_of(record.process_id, record.stage_name, record.entity_name)];
   v = std::max(v, record.version);
   pending_.erase(record.id);
-  records_[record.id] = record;
+  auto [it, inserted] = records_.insert_or_assign(record.id, record);
+  if (inserted) link(it->second);
 }
 
 void Index::removed(const std::string& id) {
-  records_.erase(id);
+  auto it = records_.find(id);
+  if (it == records_.end()) return;
+  unlink(it->second);
+  records_.erase(it);
+}
+
+void Index::link(const RecordInfo& record) {
+  by_process_[record.process_id].insert(&record);
+  by_stage_[record.stage_name].insert(&record);
+}
+
+void Index::unlink(const RecordInfo& record) {
+  auto drop = [&](std::unordered_map<std::string, Bucket>& map, const std::string& key) {
+    auto it = map.find(key);
+    if (it == map.end()) return;
+    it->second.erase(&record);
+    if (it->second.empty()) map.erase(it);
+  };
+  drop(by_process_, record.process_id);
+  drop(by_stage_, record.stage_name);
+}
+
+std::vector<const RecordInfo*> Index::candidates(const Query& query) const {
+  std::vector<const RecordInfo*> out;
+  auto bucket = [&](const std::unordered_map<std::string, Bucket>& map, const std::string& key) {
+    if (auto it = map.find(key); it != map.end()) out.assign(it->second.begin(), it->second.end());
+  };
+  if (query.process_id) {
+    bucket(by_process_, *query.process_id);
+  } else if (query.stage_name) {
+    bucket(by_stage_, *query.stage_name);
+  } else {
+    out.reserve(records_.size());
+    for (const auto& [id, record] : records_) out.push_back(&record);
+  }
+  return out;
 }
 
 bool Index::refresh(bool exclusive) {
@@ -210,6 +248,7 @@ bool Index::apply(std::string_view line, std::uint64_t at, bool exclusive) {
         remove_file(dir / sidecar_name(it->second.version));
         remove_file(it->second.data_reference);
       }
+      unlink(it->second);
       records_.erase(it);
     }
     return true;

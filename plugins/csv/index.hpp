@@ -24,6 +24,8 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 namespace bdp::csv_backend {
 
@@ -55,6 +57,10 @@ class Index {
   void removed(const std::string& id);
 
   const std::unordered_map<std::string, RecordInfo>& records() const noexcept { return records_; }
+  // The records `query` can match: those of its process, else of its stage,
+  // when it names one (so a filtered list does not scan every record), else
+  // all. Pointers into records(), valid until the index changes.
+  std::vector<const RecordInfo*> candidates(const Query& query) const;
   const RecordInfo* find(const std::string& id) const;
 
   // The JSON form of a record as the index and the sidecar keep it
@@ -80,8 +86,15 @@ class Index {
   Layout layout_;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
-  std::uint64_t offset_ = 0;                                   // bytes of the file applied
-  std::unordered_map<std::string, RecordInfo> records_;        // by id
+  std::uint64_t offset_ = 0;                             // bytes of the file applied
+  std::unordered_map<std::string, RecordInfo> records_;  // by id
+  // records_ by process and by stage (nodes of an unordered_map keep their
+  // address until erased).
+  using Bucket = std::unordered_set<const RecordInfo*>;
+  std::unordered_map<std::string, Bucket> by_process_;
+  std::unordered_map<std::string, Bucket> by_stage_;
+  void link(const RecordInfo& record);
+  void unlink(const RecordInfo& record);
   std::unordered_map<std::string, std::int64_t> max_version_;  // by key
   std::map<std::string, Pending> pending_;                     // begun, by id
 };
