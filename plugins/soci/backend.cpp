@@ -408,6 +408,31 @@ std::vector<RecordInfo> SociBackend::list(const Query& query) {
   if (query.entity_name) bind_text("entity_name = :e", *query.entity_name);
   if (query.since) bind_number("created_at >= :since", *query.since);
   if (query.until) bind_number("created_at < :until", *query.until);
+  std::deque<double> reals;
+  if (settings_.dialect == Dialect::sqlite) {
+    // Narrow by the scalar metadata values in SQL, so that only candidate
+    // rows are read and parsed; Query::matches below decides exactly.
+    for (std::size_t i = 0; i < query.metadata_equals.size(); ++i) {
+      const auto& [key, value] = query.metadata_equals[i];
+      if (key.find_first_of("\"\\") != std::string::npos) continue;
+      const std::string n = std::to_string(i);
+      const std::string condition = "json_extract(metadata, :mk" + n + ") = :mv" + n;
+      texts.push_back("$.\"" + key + "\"");
+      auto path = [&path = texts.back()](soci::statement& st) { st.exchange(soci::use(path)); };
+      if (value.is_string()) {
+        uses.push_back(path);
+        bind_text(condition, std::string(value.get_string()));
+      } else if (value.is_int64() || value.is_bool()) {
+        uses.push_back(path);
+        bind_number(condition, value.is_bool() ? (value.get_bool() ? 1 : 0) : value.get_int64());
+      } else if (value.is_double()) {
+        uses.push_back(path);
+        conditions.push_back(condition);
+        reals.push_back(value.get_double());
+        uses.push_back([&v = reals.back()](soci::statement& st) { st.exchange(soci::use(v)); });
+      }
+    }
+  }
   if (!query.metadata_equals.empty() && settings_.dialect == Dialect::postgresql) {
     // Containment narrows the rows with the GIN index; Query::matches below
     // decides exactly.

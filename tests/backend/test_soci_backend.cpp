@@ -649,6 +649,42 @@ BOOST_AUTO_TEST_CASE(postgresql_metadata_is_jsonb_and_filters_use_it) {
   BOOST_TEST(found[0].entity_name == "a");
 }
 
+BOOST_AUTO_TEST_CASE(sqlite_metadata_filters_narrow_in_sql_and_stay_exact) {
+  // SQLite narrows by json_extract; the result must be what Query::matches
+  // says for every kind of value, including those SQL would confuse.
+  auto db = Database::sqlite_file();
+  bdp::PluginHost host;
+  auto backend = db->open(host);
+  auto table = bdp::Payload(numbers_table(1));
+  auto store = [&](const char* entity, json::object metadata) {
+    backend->store(bdp::StoreRequest{"p1", "s", entity, metadata}, table);
+  };
+  store("flag", {{"v", true}});
+  store("one", {{"v", 1}});
+  store("half", {{"v", 0.5}});
+  store("two_real", {{"v", 2.0}});
+  store("two_int", {{"v", 2}});
+  store("text", {{"v", "2"}});
+  store("quoted", {{"a\"b", "x"}});
+  auto entities = [&](std::string key, json::value value) {
+    bdp::Query q;
+    q.newest_first = false;
+    q.metadata_equals.emplace_back(std::move(key), std::move(value));
+    std::vector<std::string> names;
+    for (const auto& r : backend->list(q)) names.push_back(r.entity_name);
+    return names;
+  };
+  using names = std::vector<std::string>;
+  BOOST_TEST(entities("v", true) == names{"flag"}, boost::test_tools::per_element());
+  BOOST_TEST(entities("v", 1) == names{"one"}, boost::test_tools::per_element());
+  BOOST_TEST(entities("v", 0.5) == names{"half"}, boost::test_tools::per_element());
+  BOOST_TEST(entities("v", 2) == names{"two_int"}, boost::test_tools::per_element());
+  BOOST_TEST(entities("v", 2.0) == names{"two_real"}, boost::test_tools::per_element());
+  BOOST_TEST(entities("v", "2") == names{"text"}, boost::test_tools::per_element());
+  BOOST_TEST(entities("a\"b", "x") == names{"quoted"}, boost::test_tools::per_element());
+  BOOST_TEST(entities("v", "absent").empty());
+}
+
 BOOST_AUTO_TEST_CASE(postgresql_bad_password_is_one_line_and_redacted) {
   pg_url();
   auto url = env("BDP_TEST_PG_PASSWORD_URL");
