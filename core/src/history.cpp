@@ -40,8 +40,18 @@ std::string suggestions(std::string_view label, std::string_view wanted,
 
 }  // namespace
 
+namespace {
+double mb_per_s(std::int64_t bytes, double ms) {
+  return ms > 0.0 ? static_cast<double>(bytes) / 1e6 / (ms / 1e3) : 0.0;
+}
+}  // namespace
+
 double HistoryStats::Throughput::mb_per_s() const {
-  return store_ms > 0.0 ? static_cast<double>(bytes) / 1e6 / (store_ms / 1e3) : 0.0;
+  return bdp::mb_per_s(bytes, store_ms);
+}
+
+double HistoryStats::Throughput::read_mb_per_s() const {
+  return bdp::mb_per_s(read_bytes, read_ms);
 }
 
 json::object HistoryStats::to_json() const {
@@ -76,9 +86,13 @@ json::object HistoryStats::to_json() const {
                              {"runs", x.runs},
                              {"bytes", x.bytes},
                              {"store_ms", x.store_ms},
-                             {"write_mb_per_s", x.mb_per_s()}});
+                             {"write_mb_per_s", x.mb_per_s()},
+                             {"read_runs", x.read_runs},
+                             {"read_bytes", x.read_bytes},
+                             {"read_ms", x.read_ms},
+                             {"read_mb_per_s", x.read_mb_per_s()}});
   }
-  out["write_throughput"] = std::move(t);
+  out["throughput"] = std::move(t);
   return out;
 }
 
@@ -273,6 +287,19 @@ HistoryStats History::stats() {
     return std::tie(a.process_id, a.stage_name, a.backend) <
            std::tie(b.process_id, b.stage_name, b.backend);
   });
+  // Read figures: once per (process, stage), from any of its records.
+  std::set<std::pair<std::string, std::string>> timed;
+  for (const auto& r : container_.list_available_data(Query{})) {
+    const auto* bytes = r.metadata.if_contains("read_bytes");
+    const auto* ms = r.metadata.if_contains("read_ms");
+    if (!bytes || !ms || !bytes->is_number() || !ms->is_number()) continue;
+    if (!timed.emplace(r.process_id, r.stage_name).second) continue;
+    auto& t = throughput[r.stage_name];
+    t.stage_name = r.stage_name;
+    ++t.read_runs;
+    t.read_bytes += bytes->to_number<std::int64_t>();
+    t.read_ms += ms->to_number<double>();
+  }
   for (auto& [name, t] : throughput) out.throughput.push_back(std::move(t));
   return out;
 }

@@ -258,10 +258,18 @@ ProcessInfo Service::run(const RunOptions& options) {
       }
       std::map<std::string, StageOutput, std::less<>> inputs;
       boost::json::array lineage;
+      double read_ms = 0.0;
+      std::uint64_t read_bytes = 0;
       for (const auto& input : stage.inputs) {
         std::optional<std::string_view> from;
         if (auto it = source_process.find(input); it != source_process.end()) from = it->second;
-        inputs.emplace(input, container_->retrieve_stage_data(input, from));
+        const auto read_start = std::chrono::steady_clock::now();
+        StageOutput data = container_->retrieve_stage_data(input, from);
+        read_ms +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - read_start)
+                .count();
+        read_bytes += data.byte_size();
+        inputs.emplace(input, std::move(data));
         const StageStorage storage = from ? StageStorage{} : container_->stage_storage(input);
         for (auto& item : lineage_of(container_->stage_records(input, from), storage)) {
           lineage.push_back(std::move(item));
@@ -273,6 +281,11 @@ ProcessInfo Service::run(const RunOptions& options) {
       metadata["processor"] = stage.processor;
       metadata["params"] = stage.params;
       metadata["inputs"] = std::move(lineage);
+      if (!stage.inputs.empty()) {
+        // How fast its inputs were read (from memory or from a backend).
+        metadata["read_bytes"] = read_bytes;
+        metadata["read_ms"] = read_ms;
+      }
       if (!config_.file.empty()) metadata["config_file"] = config_.file.string();
       handler.complete_stage(stage.name, output, std::move(metadata));
     } catch (const std::exception& e) {

@@ -207,17 +207,28 @@ BOOST_AUTO_TEST_CASE(stats_show_space_per_backend_process_stage_and_throughput) 
   BOOST_TEST(sum == stats.at("bytes").as_int64());
   BOOST_TEST(stats.at("by_process").as_array().size() == 2u);
   BOOST_TEST(stats.at("by_stage").as_array().size() == 8u);
-  const auto& throughput = stats.at("write_throughput").as_array();
+  const auto& throughput = stats.at("throughput").as_array();
   BOOST_TEST(throughput.size() == 4u, r.out);  // one line per stage name
+  int with_inputs = 0;
   for (const auto& t : throughput) {
     BOOST_TEST(t.at("runs").as_int64() == 2);
     BOOST_TEST(t.at("write_mb_per_s").to_number<double>() > 0.0);
+    // Every stage but the first reads an input; each run recorded how fast.
+    if (t.at("stage").as_string() == "gen") {
+      BOOST_TEST(t.at("read_runs").as_int64() == 0);
+      continue;
+    }
+    ++with_inputs;
+    BOOST_TEST(t.at("read_runs").as_int64() == 2, r.out);
+    BOOST_TEST(t.at("read_bytes").as_int64() > 0, r.out);
+    BOOST_TEST(t.at("read_ms").to_number<double>() > 0.0, r.out);
   }
+  BOOST_TEST(with_inputs == 3);
 
   r = runs.cli({"stats"});
   BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
-  for (const char* part : {"stored: 8 records", "largest processes", "largest stages",
-                           "write throughput", "MB/s", "csv", "sqlite"}) {
+  for (const char* part : {"stored: 8 records", "largest processes", "largest stages", "throughput",
+                           "write MB/s", "read MB/s", "csv", "sqlite"}) {
     BOOST_TEST(contains(r.out, part), "'" << part << "' missing\n" << describe(r));
   }
 }

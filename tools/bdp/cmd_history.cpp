@@ -320,13 +320,17 @@ int cmd_stats(const std::string& config_file, const StatsArgs& args) {
 
   rows.clear();
   for (const auto& t : stats.throughput) {
+    auto or_dash = [](bool known, std::string text) { return known ? text : std::string("-"); };
     rows.push_back({t.stage_name, std::to_string(t.runs), human_bytes(t.bytes),
-                    fixed(t.store_ms, 1), fixed(t.mb_per_s(), 1)});
+                    fixed(t.store_ms, 1), or_dash(t.store_ms > 0, fixed(t.mb_per_s(), 1)),
+                    human_bytes(t.read_bytes), fixed(t.read_ms, 1),
+                    or_dash(t.read_ms > 0, fixed(t.read_mb_per_s(), 1))});
   }
   if (!rows.empty()) {
-    std::cout << "\nwrite throughput (recorded at store time)\n";
-    print_table({"stage", "runs", "bytes", "store ms", "MB/s"}, rows,
-                {false, true, true, true, true});
+    std::cout << "\nthroughput (recorded at store time; read = the stage's inputs)\n";
+    print_table(
+        {"stage", "runs", "written", "write ms", "write MB/s", "read", "read ms", "read MB/s"},
+        rows, {false, true, true, true, true, true, true, true});
   }
   return kExitOk;
 }

@@ -56,14 +56,20 @@ struct BDP_CORE_API HistoryStats {
     std::int64_t records = 0;
     std::int64_t bytes = 0;
   };
-  // Write throughput of one stage name over the processes whose records
-  // say how long storing it took (StageInfo::store_ms and bytes).
+  // Throughput of one stage name. Write: over the processes whose records
+  // say how long storing it took (StageInfo::store_ms and bytes). Read:
+  // over the stored records whose metadata says how long reading the
+  // stage's inputs took ("read_bytes", "read_ms", recorded at store time).
   struct Throughput {
     std::string stage_name;
-    std::int64_t runs = 0;    // process records that timed it
-    std::int64_t bytes = 0;   // bytes stored in those runs
-    double store_ms = 0.0;    // time those stores took
-    double mb_per_s() const;  // bytes / store time, in MB/s (10^6 bytes); 0 without time
+    std::int64_t runs = 0;         // process records that timed it
+    std::int64_t bytes = 0;        // bytes stored in those runs
+    double store_ms = 0.0;         // time those stores took
+    double mb_per_s() const;       // bytes / store time, in MB/s (10^6 bytes); 0 without time
+    std::int64_t read_runs = 0;    // runs whose records timed reading the inputs
+    std::int64_t read_bytes = 0;   // input bytes read in those runs
+    double read_ms = 0.0;          // time those reads took
+    double read_mb_per_s() const;  // read_bytes / read time, in MB/s; 0 without time
   };
 
   std::int64_t records = 0;
