@@ -22,5 +22,5 @@ bdp_log "bdp --config $example ps"
 ./build/bdp --config "$example" ps --limit 4
 bdp_log "bdp --config $example ls --process latest"
 ./build/bdp --config "$example" ls --process latest
-bdp_log "bdp --config $example diff latest~1 latest --stage by_region --key region"
-./build/bdp --config "$example" diff latest~1 latest --stage by_region --key region
+bdp_log "bdp --config $example diff latest~1 latest"
+./build/bdp --config "$example" diff latest~1 latest
