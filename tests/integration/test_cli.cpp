@@ -28,7 +28,9 @@ using bdp::test::describe;
 using bdp::test::expect_one_line_error;
 using bdp::test::is_one_line;
 using bdp::test::parse_json;
+using bdp::test::rows_of;
 using bdp::test::split_lines;
+using bdp::test::stage_of;
 using bdp::test::TempDir;
 
 namespace {
@@ -66,19 +68,6 @@ std::vector<std::string> stage_names(const fs::path& project_file) {
     names.emplace_back(stage.at("name").as_string());
   }
   return names;
-}
-
-// The stage called `name` in a process record printed by `bdp run --json`.
-const json::object& stage_of(const json::value& process, const std::string& name) {
-  for (const auto& stage : process.at("stages").as_array()) {
-    if (stage.at("name").as_string() == name) return stage.as_object();
-  }
-  BOOST_FAIL("no stage '" << name << "' in the process record:\n" << json::serialize(process));
-  throw std::logic_error("unreachable");
-}
-
-std::int64_t rows_of(const json::value& process, const std::string& name) {
-  return stage_of(process, name).at("rows").to_number<std::int64_t>();
 }
 
 // Rows of the quickstart's orders.csv whose "year" is at least `year`.

@@ -23,7 +23,9 @@ using bdp::test::contains;
 using bdp::test::describe;
 using bdp::test::expect_one_line_error;
 using bdp::test::parse_json;
+using bdp::test::rows_of;
 using bdp::test::split_lines;
+using bdp::test::stage_of;
 using bdp::test::TempDir;
 
 namespace {
@@ -36,18 +38,6 @@ fs::path write_project(const TempDir& dir, const std::string& text) {
   const fs::path file = dir / "project.json";
   bdp::test::write_file(file, text);
   return file;
-}
-
-const json::object& stage_of(const json::value& process, const std::string& name) {
-  for (const auto& stage : process.at("stages").as_array()) {
-    if (stage.at("name").as_string() == name) return stage.as_object();
-  }
-  BOOST_FAIL("no stage '" << name << "' in the process record:\n" << json::serialize(process));
-  throw std::logic_error("unreachable");
-}
-
-std::int64_t rows_of(const json::value& process, const std::string& stage) {
-  return stage_of(process, stage).at("rows").to_number<std::int64_t>();
 }
 
 // `bdp run FILE args... --json`, which must succeed; the process record.

@@ -1,9 +1,11 @@
 #include "cli_support.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <sstream>
+#include <stdexcept>
 
 namespace bdp::test {
 
@@ -50,6 +52,19 @@ void expect_one_line_error(const CommandResult& r, int code,
   for (const auto& needle : needles) {
     BOOST_TEST(contains(r.err, needle), "expected '" << needle << "' on stderr\n" << describe(r));
   }
+}
+
+const boost::json::object& stage_of(const boost::json::value& process, const std::string& name) {
+  for (const auto& stage : process.at("stages").as_array()) {
+    if (stage.at("name").as_string() == name) return stage.as_object();
+  }
+  BOOST_FAIL("no stage '" << name << "' in the process record:\n"
+                          << boost::json::serialize(process));
+  throw std::logic_error("unreachable");
+}
+
+std::int64_t rows_of(const boost::json::value& process, const std::string& name) {
+  return stage_of(process, name).at("rows").to_number<std::int64_t>();
 }
 
 }  // namespace bdp::test

@@ -4,7 +4,10 @@
 
 #include "test_support.hpp"
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+
+#include <cstdint>
 
 #include <initializer_list>
 #include <string>
@@ -37,5 +40,11 @@ boost::json::value parse_json(const std::string& text);
 // that contains every one of `needles`. Says nothing about stdout.
 void expect_one_line_error(const CommandResult& r, int code,
                            std::initializer_list<std::string> needles);
+
+// The stage called `name` in a process record as `bdp run --json` prints it;
+// fails the test when there is none.
+const boost::json::object& stage_of(const boost::json::value& process, const std::string& name);
+// That stage's "rows".
+std::int64_t rows_of(const boost::json::value& process, const std::string& name);
 
 }  // namespace bdp::test
