@@ -27,6 +27,12 @@ std::string new_process_id(std::int64_t now) {
   return compact + "-" + suffix;
 }
 
+// What a completed stage's message says about its data.
+std::string storage_message(const StageInfo& info, const StageStorage& storage) {
+  return "stored " + std::to_string(info.bytes) + " bytes in " + info.backend +
+         (storage.pending ? " (writing in the background)" : "");
+}
+
 }  // namespace
 
 ProcessStageHandler::ProcessStageHandler(BaseDataContainer& container) : container_(container) {}
@@ -164,8 +170,7 @@ std::vector<RecordInfo> ProcessStageHandler::complete_stage(std::string_view sta
       info.backend = storage.backend;
       info.location = storage.location;
     }
-    message = "stored " + std::to_string(info.bytes) + " bytes in " + info.backend +
-              (storage.pending ? " (writing in the background)" : "");
+    message = storage_message(info, storage);
     info.message = message;
     name = info.name;
     listener = listener_;
@@ -237,9 +242,8 @@ std::string ProcessStageHandler::refresh_storage() {
       info.status = StageStatus::failed;
       info.message = storage.error;
       if (first_error.empty()) first_error = storage.error;
-    } else if (info.message.ends_with(" (writing in the background)")) {
-      info.message.erase(info.message.size() -
-                         std::string_view(" (writing in the background)").size());
+    } else {
+      info.message = storage_message(info, storage);
     }
   }
   save_locked();
