@@ -13,6 +13,7 @@
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/time.hpp>
 
+#include "float_text.hpp"
 #include "internal.hpp"
 
 #include <fcntl.h>
@@ -682,8 +683,11 @@ class OutputBuffer {
   std::size_t pos_;
 };
 
-// The shortest text that reads back as `v` (see format_scalar).
-std::size_t format_float64(double v, char* buf, std::size_t size) noexcept {
+static_assert(kMaxScalarChars >= detail::kShortestChars);
+
+// The shortest text that reads back as `v` (see format_scalar); `buf` has
+// kMaxScalarChars bytes.
+std::size_t format_float64(double v, char* buf) noexcept {
   if (std::isnan(v)) {
     std::memcpy(buf, "nan", 3);
     return 3;
@@ -696,8 +700,7 @@ std::size_t format_float64(double v, char* buf, std::size_t size) noexcept {
     std::memcpy(buf, "inf", 3);
     return 3;
   }
-  auto r = std::to_chars(buf, buf + size, v);
-  return static_cast<std::size_t>(r.ptr - buf);
+  return detail::format_shortest(v, buf);
 }
 
 // Writes the non-null cell's unquoted text to `buf` (kMaxScalarChars bytes) and
@@ -710,7 +713,7 @@ std::size_t format_scalar(const Column& column, std::size_t row, char* buf) noex
       return static_cast<std::size_t>(r.ptr - buf);
     }
     case ColumnType::float64:
-      return format_float64(column.float64_at(row), buf, kBuf);
+      return format_float64(column.float64_at(row), buf);
     case ColumnType::boolean:
       if (column.bool_at(row)) {
         std::memcpy(buf, "true", 4);
