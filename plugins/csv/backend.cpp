@@ -146,9 +146,10 @@ RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload
     side["format"] = "bdp-csv/1";
     FileWriter side_file(temp_of(sidecar));
     side_file.append(to_pretty_json(side) + "\n");
-    // Both durable before either is renamed, the sidecar last: a sidecar
-    // in place means a complete record (see Index::settle).
-    sync_together(data_file, side_file);
+    // Both files and the "begin" line durable before either file is
+    // renamed, the sidecar last: a sidecar in place means a complete record
+    // (see Index::settle), whose "begin" a crash cannot have lost.
+    sync_together({[&] { data_file.sync(); }, [&] { side_file.sync(); }, [&] { index_.sync(); }});
     data_file.close();
     side_file.close();
     if (::rename(temp_of(data).c_str(), data.c_str()) != 0) {
@@ -157,8 +158,10 @@ RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload
     if (::rename(temp_of(sidecar).c_str(), sidecar.c_str()) != 0) {
       fail_os("cannot rename into", sidecar, errno);
     }
-    sync_dir(dir);  // both renames durable before the "add" commits them
-    index_.append(json::object{{"op", "add"}, {"record", index_.record_json(record)}}, true);
+    sync_dir(dir);  // the store is durable from here: "begin" + sidecar in place
+    // Not synced: a crash that loses it leaves the "begin" pending with the
+    // sidecar in place, which the next refresh completes (Index::settle).
+    index_.append(json::object{{"op", "add"}, {"record", index_.record_json(record)}}, false);
   } catch (const Error&) {
     // Undo what is on disk so earlier records and this key's next version
     // are unaffected. Failures here leave the "begin" pending, which the

@@ -15,6 +15,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace bdp::csv_backend {
 
@@ -115,31 +116,30 @@ void FileWriter::close() {
   if (rc != 0) fail_os("cannot close", file_, errno);
 }
 
-void sync_together(FileWriter& a, FileWriter& b) {
-  std::exception_ptr failure;
-  std::thread helper;
-  try {
-    helper = std::thread([&] {
-      try {
-        b.sync();
-      } catch (...) {
-        failure = std::current_exception();  // rethrown below, after a's sync
-      }
-    });
-  } catch (const std::system_error&) {
-    // No thread to be had: one after the other.
-    a.sync();
-    b.sync();
-    return;
+void sync_together(std::initializer_list<std::function<void()>> syncs) {
+  std::vector<std::exception_ptr> failures(syncs.size());
+  std::vector<std::thread> helpers;
+  helpers.reserve(syncs.size());
+  auto run = [&failures](std::size_t i, const std::function<void()>& sync) {
+    try {
+      sync();
+    } catch (...) {
+      failures[i] = std::current_exception();  // rethrown below, once all are done
+    }
+  };
+  const std::function<void()>* const jobs = syncs.begin();
+  for (std::size_t i = 1; i < syncs.size(); ++i) {
+    try {
+      helpers.emplace_back([&run, &jobs, i] { run(i, jobs[i]); });
+    } catch (const std::system_error&) {
+      run(i, jobs[i]);  // no thread to be had: here, in turn
+    }
   }
-  try {
-    a.sync();
-  } catch (...) {
-    helper.join();
-    throw;
+  if (syncs.size() != 0) run(0, jobs[0]);
+  for (auto& h : helpers) h.join();
+  for (const auto& f : failures) {
+    if (f) std::rethrow_exception(f);
   }
-  helper.join();
-  if (failure) std::rethrow_exception(failure);
 }
 
 FileBytes read_digested(const fs::path& file, std::string_view what) {

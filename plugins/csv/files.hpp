@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,9 +56,12 @@ class FileWriter {
   std::uint64_t started_ = 0;  // bytes whose writeback has been started
 };
 
-// sync() of both files, from two threads: the two flushes overlap (and can
-// share one device cache flush). Throws the first failure, naming its file.
-void sync_together(FileWriter& a, FileWriter& b);
+// Runs each of `syncs` (fsyncs of different files) on its own thread, the
+// first on the calling thread, so the flushes overlap (and can share one
+// device cache flush) instead of queueing one behind the other; without a
+// thread to be had they run one after the other. Returns when all are done
+// and then throws the first failure (each names its file).
+void sync_together(std::initializer_list<std::function<void()>> syncs);
 
 // A whole file read into one buffer, with the XXH64 digest of its bytes
 // (computed while they are in cache).

@@ -192,7 +192,8 @@ bool Index::refresh(bool exclusive) {
     rebuild();
     return true;
   }
-  if (exclusive && !pending_.empty()) {
+  if (!pending_.empty()) {
+    if (!exclusive) return false;
     auto pending = pending_;
     for (const auto& [id, p] : pending) settle(id, p);
   }
@@ -327,6 +328,13 @@ void Index::append(const json::object& line, bool sync) {
   if (static_cast<std::uint64_t>(st.st_size) == offset_ && st.st_ino == ino_ && st.st_dev == dev_) {
     offset_ += text.size();
   }
+}
+
+void Index::sync() const {
+  const fs::path file = layout_.index_file();
+  Fd fd{::open(file.c_str(), O_WRONLY | O_CLOEXEC)};
+  if (fd.fd < 0) fail_os("cannot open index", file, errno);
+  if (::fdatasync(fd.fd) != 0) fail_os("cannot sync index", file, errno);
 }
 
 void Index::rebuild() {

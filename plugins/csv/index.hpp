@@ -7,7 +7,12 @@
 //   {"op":"add","record":{RecordInfo JSON}}   the store completed;
 //   {"op":"abort","id":..}                    the store failed and was undone;
 //   {"op":"remove","id":..}                   the record was removed.
-// A record is listed only after its "add" line. Every method must be called
+// A record is listed only after its "add" line. A store makes its "begin"
+// line durable together with its files, and the renames of its files
+// durable, before it appends its "add" (not synced): a sidecar in place
+// with its "begin" pending is a complete store whose "add" a crash lost,
+// which the next refresh under the exclusive lock appends. Every method
+// must be called
 // with the root's lock held (shared for refresh(false), exclusive for
 // everything that writes); the owner serialises threads.
 #pragma once
@@ -37,7 +42,9 @@ class Index {
   // was replaced). With `exclusive`, also repairs: rebuilds a missing or
   // damaged index from the sidecars, cuts a partial last line, and settles
   // stores a crashed writer left half done. Without it, returns false when
-  // a repair is needed first (the caller retries with the lock exclusive).
+  // a repair is needed first, or a store is pending (with the lock shared
+  // no writer is running, so its writer crashed): the caller retries with
+  // the lock exclusive.
   bool refresh(bool exclusive);
 
   // Replaces the index by one built from the sidecars; deletes temp files
@@ -51,6 +58,8 @@ class Index {
   // Appends a line; with `sync`, fdatasyncs it. On failure the file is cut
   // back to its previous length and bdp::Error(io) names it.
   void append(const boost::json::object& line, bool sync);
+  // fdatasync of the index: every line appended so far is durable.
+  void sync() const;
 
   // Records an "add"/"remove" this process appended.
   void added(const RecordInfo& record);

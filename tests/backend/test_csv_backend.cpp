@@ -380,6 +380,32 @@ BOOST_AUTO_TEST_CASE(csv_crash_between_sidecar_and_index_is_settled_on_open) {
   BOOST_TEST(store(*reopened, "p", "s", "e", Payload(make_table(1))).version == 2);
 }
 
+BOOST_AUTO_TEST_CASE(csv_store_whose_add_line_a_crash_lost_is_listed_by_an_open_reader) {
+  // A store is durable once its "begin" line, its files and their renames
+  // are; its "add" line is not synced. A reader that is already open meets
+  // the "begin" without "add" on its next list (no writer is running while
+  // it holds the lock shared, so the writer crashed) and completes it.
+  TempDir dir;
+  const fs::path root = dir / "store";
+  const fs::path index = root / ".bdp" / "index.jsonl";
+  auto reader = open_csv(root);
+  BOOST_TEST(reader->list(bdp::Query{}).empty());
+  RecordInfo r = store(*open_csv(root), "p", "s", "e", Payload(make_table(3)));
+  std::string text = bdp::test::read_file(index);
+  text.erase(text.rfind("{\"op\":\"add\""));
+  bdp::test::write_file(index, text);
+  auto listed = reader->list(bdp::Query{});
+  BOOST_REQUIRE(listed.size() == 1u);
+  BOOST_TEST(listed[0].id == r.id);
+  BOOST_TEST(reader->retrieve(listed[0]).table()->equals(*make_table(3)));
+  // The "add" is back in the index, once.
+  text = bdp::test::read_file(index);
+  BOOST_TEST(text.find("{\"op\":\"add\"") != std::string::npos);
+  BOOST_TEST(text.find("{\"op\":\"add\"") == text.rfind("{\"op\":\"add\""));
+  BOOST_TEST(open_csv(root)->list(bdp::Query{}).size() == 1u);
+  expect_consistent(root);
+}
+
 BOOST_AUTO_TEST_CASE(csv_crash_between_the_two_renames_is_settled_on_open) {
   TempDir dir;
   const fs::path root = dir / "store";
