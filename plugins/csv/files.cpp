@@ -5,13 +5,16 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -142,6 +145,27 @@ void sync_together(std::initializer_list<std::function<void()>> syncs) {
   }
 }
 
+void BufferFree::operator()(char* p) const noexcept {
+  std::free(p);
+}
+
+Buffer allocate_buffer(std::size_t size) {
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  if (size < 2 * kHuge) {
+    void* p = std::malloc(std::max<std::size_t>(size, 1));
+    if (p == nullptr) throw std::bad_alloc();
+    return Buffer(static_cast<char*>(p));
+  }
+  const std::size_t rounded = (size + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // Only advice: without huge pages the buffer works the same, slower.
+  (void)::madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return Buffer(static_cast<char*>(p));
+}
+
 FileBytes read_digested(const fs::path& file, std::string_view what) {
   Fd fd{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
   if (fd.fd < 0) fail_os("cannot open " + std::string(what), file, errno);
@@ -150,12 +174,12 @@ FileBytes read_digested(const fs::path& file, std::string_view what) {
   // One byte more than the size, to notice a file that grew meanwhile.
   std::size_t capacity = static_cast<std::size_t>(st.st_size) + 1;
   FileBytes bytes;
-  bytes.data = std::make_unique_for_overwrite<char[]>(capacity);
+  bytes.data = allocate_buffer(capacity);
   Checksum sum;
   constexpr std::size_t kChunk = std::size_t{1} << 20;
   for (;;) {
     if (bytes.size == capacity) {
-      auto bigger = std::make_unique_for_overwrite<char[]>(capacity * 2);
+      Buffer bigger = allocate_buffer(capacity * 2);
       std::memcpy(bigger.get(), bytes.data.get(), bytes.size);
       bytes.data = std::move(bigger);
       capacity *= 2;
