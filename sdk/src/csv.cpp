@@ -18,8 +18,13 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -57,6 +62,13 @@ namespace {
   message += problem;
   throw Error(ErrorCode::invalid_argument, message);
 }
+
+// Inlined even where the compiler would not: small helpers of hot loops.
+#if defined(__GNUC__)
+#define BDP_CSV_INLINE [[gnu::always_inline]] inline
+#else
+#define BDP_CSV_INLINE inline
+#endif
 
 // ------------------------------------------------------------- tokeniser
 
@@ -126,7 +138,7 @@ class Scanner {
   // Reads the cell at the current position (`column` is its 1-based index,
   // for errors) and the separator after it.
   Term next(Cell& cell, std::size_t column) {
-    if (p_ != end_ && *p_ == '"') return next_quoted(cell, column);
+    if (p_ != end_ && *p_ == '"') return next_quoted(p_, end_, line_, cell, column, source_);
     const char* s = p_;
     const char* q = find_separator(s, end_);
     cell.begin = s;
@@ -148,19 +160,22 @@ class Scanner {
     return Term::row_end;
   }
 
- private:
-  Term next_quoted(Cell& cell, std::size_t column) {
-    const std::size_t start_line = line_;
-    const char* start = p_ + 1;
+  // Reads the quoted cell whose opening quote is at `p` (before `end`) and
+  // the separator after it; moves `p` past them and counts the line ends
+  // passed in `line`.
+  static Term next_quoted(const char*& p, const char* end, std::size_t& line, Cell& cell,
+                          std::size_t column, std::string_view source) {
+    const std::size_t start_line = line;
+    const char* start = p + 1;
     const char* q = start;
     bool escaped = false;
     for (;;) {
-      q = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end_ - q)));
+      q = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end - q)));
       if (q == nullptr) {
-        fail_at(source_, start_line, column,
+        fail_at(source, start_line, column,
                 "unterminated quoted cell: the quote opened here is never closed");
       }
-      if (q + 1 != end_ && q[1] == '"') {
+      if (q + 1 != end && q[1] == '"') {
         escaped = true;
         q += 2;
         continue;
@@ -171,28 +186,29 @@ class Scanner {
     cell.end = q;
     cell.quoted = true;
     cell.escaped = escaped;
-    line_ += static_cast<std::size_t>(std::count(start, q, '\n'));
-    p_ = q + 1;
-    if (p_ == end_) return Term::row_end;
-    if (*p_ == ',') {
-      ++p_;
+    line += static_cast<std::size_t>(std::count(start, q, '\n'));
+    p = q + 1;
+    if (p == end) return Term::row_end;
+    if (*p == ',') {
+      ++p;
       return Term::comma;
     }
-    if (*p_ == '\n') {
-      ++p_;
-      ++line_;
+    if (*p == '\n') {
+      ++p;
+      ++line;
       return Term::row_end;
     }
-    if (*p_ == '\r' && (p_ + 1 == end_ || p_[1] == '\n')) {
-      p_ += p_ + 1 == end_ ? 1 : 2;
-      if (p_[-1] == '\n') ++line_;
+    if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
+      p += p + 1 == end ? 1 : 2;
+      if (p[-1] == '\n') ++line;
       return Term::row_end;
     }
-    fail_at(source_, line_, column,
+    fail_at(source, line, column,
             "unexpected character after a closing quote (a quote inside a quoted cell must be "
             "doubled)");
   }
 
+ private:
   const char* p_;
   const char* end_;
   std::size_t line_;
@@ -212,21 +228,85 @@ std::string_view cell_text(const Cell& cell, std::string& scratch) {
 
 // ----------------------------------------------------- cell conversions
 
+// The value of the eight decimal digits in `w`, the first in its lowest
+// byte: pairs, then fours, then all eight are combined in place.
+constexpr std::uint64_t eight_digit_value(std::uint64_t w) noexcept {
+  w -= 0x3030303030303030ULL;
+  w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFULL;
+  w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFULL;
+  return (w * 10000 + (w >> 32)) & 0xFFFFFFFFULL;
+}
+
+constexpr std::uint64_t kPow10Int[] = {1,      10,      100,      1000,     10000,
+                                       100000, 1000000, 10000000, 100000000};
+
+// Bit 7 of each byte of `w` that is not a decimal digit; exact up to the
+// first such byte. (A byte minus '0' is a digit when below 10: adding 0x76
+// sets its high bit otherwise, and carries only leave bytes that failed.)
+constexpr std::uint64_t non_digits(std::uint64_t w) noexcept {
+  const std::uint64_t x = w ^ 0x3030303030303030ULL;
+  return ((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL;
+}
+
+// Reads the decimal digits in [p, end) from `p` on into `m` (which may
+// wrap: the caller checks `digits`) and counts them; returns the first
+// byte after them. Bytes up to `readable_end` (at or after `end`) may be
+// looked at: a run of eight or more digits is then read eight at a time,
+// its last few at once too, without a branch on each digit. Short runs,
+// whose lengths branch prediction learns, go one digit at a time.
+BDP_CSV_INLINE const char* read_digits(const char* p, const char* end, const char* readable_end,
+                                       std::uint64_t& m_out, int& digits_out) noexcept {
+  // Locals, not the references, carry the work: kept in registers.
+  std::uint64_t m = m_out;
+  int digits = digits_out;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint64_t w;
+    if (end - p >= 8 && (std::memcpy(&w, p, sizeof w), non_digits(w) == 0)) {
+      for (;;) {
+        m = m * 100000000 + eight_digit_value(w);
+        p += 8;
+        digits += 8;
+        if (readable_end - p < 8) break;
+        std::memcpy(&w, p, sizeof w);
+        const auto n =
+            std::min(static_cast<std::ptrdiff_t>(std::countr_zero(non_digits(w)) >> 3), end - p);
+        if (n == 8) continue;
+        if (n != 0) {
+          // The n digits moved to the top, '0's below them.
+          w = (w << (8 * (8 - n))) | ((0x3030303030303030ULL >> (8 * n - 1)) >> 1);
+          m = m * kPow10Int[n] + eight_digit_value(w);
+          p += n;
+          digits += static_cast<int>(n);
+        }
+        m_out = m;
+        digits_out = digits;
+        return p;
+      }
+    }
+  }
+  for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits) {
+    m = m * 10 + static_cast<unsigned>(*p - '0');
+  }
+  m_out = m;
+  digits_out = digits;
+  return p;
+}
+
 // An optional '-' and decimal digits, in the int64 range (what
 // std::from_chars accepts, but faster for short numbers).
-bool to_int64(const Cell& cell, std::int64_t& v) noexcept {
-  const char* p = cell.begin;
-  const bool negative = p != cell.end && *p == '-';
+bool to_int64(const char* begin, const char* end, std::int64_t& v) noexcept {
+  const char* p = begin;
+  const bool negative = p != end && *p == '-';
   if (negative) ++p;
-  const auto digits = static_cast<std::size_t>(cell.end - p);
+  const auto digits = static_cast<std::size_t>(end - p);
   if (digits == 0 || digits > 19) {
     // Long forms (leading zeros) and errors: the library decides.
     if (digits <= 19) return false;
-    auto [ptr, ec] = std::from_chars(cell.begin, cell.end, v);
-    return ec == std::errc() && ptr == cell.end;
+    auto [ptr, ec] = std::from_chars(begin, end, v);
+    return ec == std::errc() && ptr == end;
   }
   std::uint64_t magnitude = 0;
-  for (; p != cell.end; ++p) {
+  for (; p != end; ++p) {
     const auto d = static_cast<unsigned>(static_cast<unsigned char>(*p) - '0');
     if (d > 9) return false;
     magnitude = magnitude * 10 + d;  // 19 digits fit in a uint64
@@ -240,6 +320,10 @@ bool to_int64(const Cell& cell, std::int64_t& v) noexcept {
     v = static_cast<std::int64_t>(magnitude);
   }
   return true;
+}
+
+bool to_int64(const Cell& cell, std::int64_t& v) noexcept {
+  return to_int64(cell.begin, cell.end, v);
 }
 
 // As to_int64, but "-0" is not taken as an integer: it is a float's negative
@@ -300,28 +384,103 @@ bool extended_float64(std::uint64_t m, int exponent, double& v) noexcept {
   }
 }
 
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 Uint128;
+
+// Largest k for which wide_float64 reads m / 10^k (5^k fits in 64 bits).
+constexpr int kMaxWideDigits = 27;
+
+// 2^e / 5^k rounded down, for the e that puts it in [2^127, 2^128), and e.
+struct InversePow5 {
+  Uint128 value;
+  int shift;
+};
+
+constexpr auto kInversePow5 = [] {
+  std::array<InversePow5, kMaxWideDigits + 1> table{};
+  std::uint64_t pow5 = 1;
+  for (int k = 1; k <= kMaxWideDigits; ++k) {
+    pow5 *= 5;
+    const int bits = std::bit_width(pow5);
+    // Long division of 2^(127 + bits) by 5^k, one quotient bit at a time;
+    // the remainder stays below 5^k < 2^63.
+    Uint128 quotient = 0;
+    std::uint64_t remainder = 1;  // the leading 1 of the dividend
+    for (int i = 0; i < 127 + bits; ++i) {
+      remainder <<= 1;
+      quotient <<= 1;
+      if (remainder >= pow5) {
+        remainder -= pow5;
+        quotient |= 1;
+      }
+    }
+    table[static_cast<std::size_t>(k)] = InversePow5{quotient, 127 + bits};
+  }
+  return table;
+}();
+
+// m * 10^exponent correctly rounded to double, for m > 0 and
+// -kMaxWideDigits <= exponent < 0 (m / 10^k, k = -exponent); false for
+// anything else and in the rare cases it cannot tell.
+//
+// With M = m * 2^z normalised to [2^63, 2^64) and T = 2^e / 5^k - f
+// (0 < f < 1) from kInversePow5, the exact value M * 2^e / 5^k is
+// V = M * T + M * f with 0 < M * f < 2^64. So V lies strictly between
+// P = M * T and P + 2^64. Unless the middle 64 bits of P are all ones,
+// adding less than 2^64 cannot carry into the top 64 bits H of P, and V
+// lies strictly between H * 2^128 and (H + 1) * 2^128: the bits of H
+// below the 53 kept decide the rounding alone, and no tie is possible.
+bool wide_float64(std::uint64_t m, int exponent, double& v) noexcept {
+  if (m == 0 || exponent >= 0 || exponent < -kMaxWideDigits) return false;
+  const int k = -exponent;
+  const InversePow5& t = kInversePow5[static_cast<std::size_t>(k)];
+  const int z = std::countl_zero(m);
+  const std::uint64_t big = m << z;
+  const Uint128 low = static_cast<Uint128>(big) * static_cast<std::uint64_t>(t.value);
+  const Uint128 high = static_cast<Uint128>(big) * static_cast<std::uint64_t>(t.value >> 64);
+  const Uint128 upper = high + static_cast<std::uint64_t>(low >> 64);  // P >> 64
+  if (static_cast<std::uint64_t>(upper) == ~std::uint64_t{0}) return false;
+  const auto h = static_cast<std::uint64_t>(upper >> 64);  // in [2^62, 2^64)
+  const int drop = 10 + static_cast<int>(h >> 63);         // bits below the 53 kept
+  std::uint64_t mantissa = h >> drop;
+  // The exact value is about mantissa * 2^binary_exponent.
+  int binary_exponent = drop + 128 - t.shift - z - k;
+  if ((h >> (drop - 1)) & 1) {
+    ++mantissa;
+    if (mantissa == std::uint64_t{1} << 53) {
+      mantissa >>= 1;
+      ++binary_exponent;
+    }
+  }
+  // m >= 1 and k <= 27 keep the result a normal double.
+  const auto biased = static_cast<std::uint64_t>(binary_exponent + 52 + 1023);
+  v = std::bit_cast<double>((biased << 52) | (mantissa & ((std::uint64_t{1} << 52) - 1)));
+  return true;
+}
+#else
+bool wide_float64(std::uint64_t, int, double&) noexcept {
+  return false;
+}
+#endif
+
 // Clinger's fast path for plain decimals ("-12.5", "3e5"): when the digits
 // form an integer m <= 2^53 and the power of ten p is within 10^22, both
 // are exact doubles and one IEEE multiplication or division rounds
 // correctly, so the result equals std::from_chars'. Longer significands (up
 // to 19 digits) go through extended_float64. Returns false, without
 // judging the text, for anything else.
-bool fast_float64(const char* p, const char* end, double& v) noexcept {
+bool fast_float64(const char* p, const char* end, const char* readable_end, double& v) noexcept {
   const bool negative = p != end && *p == '-';
   if (negative) ++p;
   std::uint64_t m = 0;
   int digits = 0;
   int exponent = 0;
   const char* start = p;
-  for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits) {
-    m = m * 10 + static_cast<unsigned>(*p - '0');
-  }
+  p = read_digits(p, end, readable_end, m, digits);
   if (p == start) return false;
   if (p != end && *p == '.') {
     const char* frac = ++p;
-    for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits) {
-      m = m * 10 + static_cast<unsigned>(*p - '0');
-    }
+    p = read_digits(p, end, readable_end, m, digits);
     if (p == frac) return false;
     exponent = -static_cast<int>(p - frac);
   }
@@ -343,18 +502,23 @@ bool fast_float64(const char* p, const char* end, double& v) noexcept {
   if (m <= (std::uint64_t{1} << 53) && exponent >= -22 && exponent <= 22) {
     d = static_cast<double>(m);
     d = exponent < 0 ? d / kPow10[-exponent] : d * kPow10[exponent];
-  } else if (!extended_float64(m, exponent, d)) {
+  } else if (!wide_float64(m, exponent, d) && !extended_float64(m, exponent, d)) {
     return false;
   }
   v = negative ? -d : d;
   return true;
 }
 
+// `readable_end`: see read_digits.
+bool to_float64(const char* begin, const char* end, const char* readable_end, double& v) noexcept {
+  if (begin == end) return false;
+  if (fast_float64(begin, end, readable_end, v)) return true;
+  auto [ptr, ec] = std::from_chars(begin, end, v, std::chars_format::general);
+  return ec == std::errc() && ptr == end;
+}
+
 bool to_float64(const Cell& cell, double& v) noexcept {
-  if (cell.begin == cell.end) return false;
-  if (fast_float64(cell.begin, cell.end, v)) return true;
-  auto [ptr, ec] = std::from_chars(cell.begin, cell.end, v, std::chars_format::general);
-  return ec == std::errc() && ptr == cell.end;
+  return to_float64(cell.begin, cell.end, cell.end, v);
 }
 
 bool equals_ignoring_case(std::string_view text, std::string_view lower) noexcept {
@@ -595,16 +759,470 @@ class RowReader {
   std::string scratch_;
 };
 
+// The number of '\n' in [p, end).
 std::size_t count_newlines(const char* p, const char* end) noexcept {
   std::size_t n = 0;
-  while (p != end) {
-    const void* hit = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
-    if (hit == nullptr) break;
-    ++n;
-    p = static_cast<const char*>(hit) + 1;
+#if defined(__SSE2__)
+  // Each compare adds 1 (as -1) to a byte lane; lanes are summed before
+  // they can overflow (255 blocks).
+  const __m128i newline = _mm_set1_epi8('\n');
+  while (end - p >= 16) {
+    const auto blocks = std::min<std::size_t>(static_cast<std::size_t>(end - p) / 16, 255);
+    __m128i lanes = _mm_setzero_si128();
+    for (std::size_t i = 0; i < blocks; ++i, p += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(v, newline));
+    }
+    const __m128i sums = _mm_sad_epu8(lanes, _mm_setzero_si128());
+    n += static_cast<std::size_t>(_mm_cvtsi128_si32(sums)) +
+         static_cast<std::size_t>(_mm_cvtsi128_si32(_mm_unpackhi_epi64(sums, sums)));
   }
+#endif
+  for (; p != end; ++p) n += *p == '\n' ? 1 : 0;
   return n;
 }
+
+// ------------------------------------------- reading declared columns
+//
+// When every column's type is declared, rows are read by DeclaredReader:
+// separators are found through bitmasks of 64-byte blocks, and cells go
+// straight into their column's buffers. Its results and errors are those
+// of RowReader for the same columns.
+
+// Bit i set where p[i] is ',' or '\n', for the 64 bytes at `p`.
+inline std::uint64_t separator_bits(const char* p) noexcept {
+#if defined(__SSE2__)
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i newline = _mm_set1_epi8('\n');
+  std::uint64_t bits = 0;
+  for (int i = 0; i < 4; ++i) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    const __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline));
+    bits |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(hit)))
+            << (16 * i);
+  }
+  return bits;
+#else
+  std::uint64_t bits = 0;
+  for (int i = 0; i < 64; ++i) {
+    bits |= static_cast<std::uint64_t>(p[i] == ',' || p[i] == '\n') << i;
+  }
+  return bits;
+#endif
+}
+
+// Finds the separators (',' and '\n') of a text one 64-byte block at a
+// time; the block holding the last position asked about is kept as a
+// bitmask, so most cells cost a shift and a count of trailing zeros.
+class SeparatorIndex {
+ public:
+  SeparatorIndex(const char* begin, const char* end) noexcept
+      : begin_(begin), size_(static_cast<std::size_t>(end - begin)) {
+    load(0);
+  }
+
+  // The first separator at or after `p` (which is at or after every
+  // position asked about before), or the end of the text.
+  const char* find(const char* p) noexcept {
+    auto at = static_cast<std::size_t>(p - begin_);
+    if (const std::size_t offset = at - base_; offset < 64) {
+      const std::uint64_t bits = bits_ & (~std::uint64_t{0} << offset);
+      if (bits != 0) return begin_ + base_ + std::countr_zero(bits);
+      at = base_ + 64;
+    }
+    while (at < size_) {
+      load(at);
+      if (bits_ != 0) return begin_ + base_ + std::countr_zero(bits_);
+      at += 64;
+    }
+    return begin_ + size_;
+  }
+
+ private:
+  void load(std::size_t at) noexcept {
+    base_ = at;
+    if (size_ - at >= 64) {
+      bits_ = separator_bits(begin_ + at);
+    } else {
+      // The last block: never read past the text.
+      char tail[64] = {};
+      std::memcpy(tail, begin_ + at, size_ - at);
+      bits_ = separator_bits(tail);
+    }
+  }
+
+  const char* begin_;
+  std::size_t size_;
+  std::size_t base_ = 0;    // offset of the block held
+  std::uint64_t bits_ = 0;  // its separators
+};
+
+}  // namespace
+}  // namespace bdp::csv
+
+namespace bdp::detail {
+
+// Direct access to a Column's buffers, for DeclaredColumn.
+struct ColumnBuffers {
+  static std::string& name(Column& c) noexcept { return c.name_; }
+  static ColumnType& type(Column& c) noexcept { return c.type_; }
+  static std::size_t& size(Column& c) noexcept { return c.size_; }
+  static std::size_t& null_count(Column& c) noexcept { return c.null_count_; }
+  static std::vector<std::int64_t>& ints(Column& c) noexcept { return c.ints_; }
+  static std::vector<double>& floats(Column& c) noexcept { return c.floats_; }
+  static std::vector<std::uint8_t>& bools(Column& c) noexcept { return c.bools_; }
+  static std::vector<std::uint64_t>& offsets(Column& c) noexcept { return c.offsets_; }
+  static std::string& chars(Column& c) noexcept { return c.chars_; }
+  static std::vector<std::uint8_t>& validity(Column& c) noexcept { return c.validity_; }
+};
+
+}  // namespace bdp::detail
+
+namespace bdp::csv {
+namespace {
+
+using detail::ColumnBuffers;
+
+// Asks the kernel to back the 2 MiB-aligned middle of a large buffer that
+// is about to be filled with transparent huge pages: far fewer page faults
+// for fresh column buffers. Only advice; failures are ignored.
+void advise_huge_pages(const void* data, std::size_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  if (bytes < 2 * kHuge) return;
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t last = (begin + bytes) & ~(kHuge - 1);
+  if (last > first) {
+    (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+  }
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
+template <typename T>
+void reserve_fresh(std::vector<T>& v, std::size_t n) {
+  v.reserve(n);
+  advise_huge_pages(v.data(), v.capacity() * sizeof(T));
+}
+
+// One declared column being read: cells are appended to the Column's
+// buffers without ColumnBuilder's per-cell checks. Null rows are listed
+// and turned into validity bytes once, at the end.
+class DeclaredColumn {
+ public:
+  DeclaredColumn(const std::string& name, ColumnType type, std::size_t rows) : type_(type) {
+    ColumnBuffers::name(col_) = name;
+    ColumnBuffers::type(col_) = type;
+    switch (type) {
+      case ColumnType::int64:
+      case ColumnType::timestamp:
+        reserve_fresh(ColumnBuffers::ints(col_), rows);
+        break;
+      case ColumnType::float64:
+        reserve_fresh(ColumnBuffers::floats(col_), rows);
+        break;
+      case ColumnType::boolean:
+        reserve_fresh(ColumnBuffers::bools(col_), rows);
+        break;
+      case ColumnType::string:
+        reserve_fresh(ColumnBuffers::offsets(col_), rows + 1);
+        ColumnBuffers::offsets(col_).push_back(0);
+        break;
+    }
+  }
+
+  ColumnType type() const noexcept { return type_; }
+  const std::string& name() noexcept { return ColumnBuffers::name(col_); }
+
+  // The cells to come are read from the text [begin, end): a hint for
+  // sizing the string buffer.
+  void expect_text(const char* begin, const char* end) noexcept {
+    text_begin_ = begin;
+    text_end_ = end;
+  }
+
+  void append_null() {
+    switch (type_) {
+      case ColumnType::int64:
+      case ColumnType::timestamp:
+        nulls_.push_back(ColumnBuffers::ints(col_).size());
+        ColumnBuffers::ints(col_).push_back(0);
+        break;
+      case ColumnType::float64:
+        nulls_.push_back(ColumnBuffers::floats(col_).size());
+        ColumnBuffers::floats(col_).push_back(0.0);
+        break;
+      case ColumnType::boolean:
+        nulls_.push_back(ColumnBuffers::bools(col_).size());
+        ColumnBuffers::bools(col_).push_back(0);
+        break;
+      case ColumnType::string:
+        nulls_.push_back(ColumnBuffers::offsets(col_).size() - 1);
+        ColumnBuffers::offsets(col_).push_back(chars_used_);
+        break;
+    }
+  }
+  void append_int64(std::int64_t v) { ColumnBuffers::ints(col_).push_back(v); }
+  void append_float64(double v) { ColumnBuffers::floats(col_).push_back(v); }
+  void append_bool(bool v) { ColumnBuffers::bools(col_).push_back(v ? 1 : 0); }
+
+  // Appends the string [s, s + n); `readable_end` ends the memory that may
+  // be read from s on (short strings are copied 16 bytes at a time).
+  void append_string(const char* s, std::size_t n, const char* readable_end) {
+    std::string& chars = ColumnBuffers::chars(col_);
+    if (chars.size() - chars_used_ < n + 16) grow_chars(n + 16, s);
+    char* out = chars.data() + chars_used_;
+    if (n <= 16 && readable_end - s >= 16) {
+      std::memcpy(out, s, 16);  // one unaligned 16-byte move
+    } else {
+      std::memcpy(out, s, n);
+    }
+    chars_used_ += n;
+    ColumnBuffers::offsets(col_).push_back(chars_used_);
+  }
+
+  // Appends the cells of `other`, a column of the same type read after
+  // this one.
+  void append_part(DeclaredColumn& other) {
+    Column& src = other.col_;
+    const std::size_t rows = row_count();
+    for (std::size_t r : other.nulls_) nulls_.push_back(rows + r);
+    switch (type_) {
+      case ColumnType::int64:
+      case ColumnType::timestamp:
+        append_values(ColumnBuffers::ints(col_), ColumnBuffers::ints(src));
+        break;
+      case ColumnType::float64:
+        append_values(ColumnBuffers::floats(col_), ColumnBuffers::floats(src));
+        break;
+      case ColumnType::boolean:
+        append_values(ColumnBuffers::bools(col_), ColumnBuffers::bools(src));
+        break;
+      case ColumnType::string: {
+        std::string& chars = ColumnBuffers::chars(col_);
+        if (chars.size() - chars_used_ < other.chars_used_) {
+          chars.resize(chars_used_ + other.chars_used_);
+        }
+        if (other.chars_used_ != 0) {
+          std::memcpy(chars.data() + chars_used_, ColumnBuffers::chars(src).data(),
+                      other.chars_used_);
+        }
+        auto& offsets = ColumnBuffers::offsets(col_);
+        const auto& more = ColumnBuffers::offsets(src);
+        offsets.reserve(offsets.size() + more.size() - 1);
+        for (std::size_t i = 1; i < more.size(); ++i) offsets.push_back(chars_used_ + more[i]);
+        chars_used_ += other.chars_used_;
+        break;
+      }
+    }
+  }
+
+  // Hands over the column.
+  Column finish() {
+    const std::size_t rows = row_count();
+    ColumnBuffers::chars(col_).resize(chars_used_);
+    ColumnBuffers::size(col_) = rows;
+    ColumnBuffers::null_count(col_) = nulls_.size();
+    if (!nulls_.empty()) {
+      auto& validity = ColumnBuffers::validity(col_);
+      validity.assign(rows, 1);
+      for (std::size_t r : nulls_) validity[r] = 0;
+    }
+    return std::move(col_);
+  }
+
+ private:
+  std::size_t row_count() noexcept {
+    switch (type_) {
+      case ColumnType::int64:
+      case ColumnType::timestamp:
+        return ColumnBuffers::ints(col_).size();
+      case ColumnType::float64:
+        return ColumnBuffers::floats(col_).size();
+      case ColumnType::boolean:
+        return ColumnBuffers::bools(col_).size();
+      case ColumnType::string:
+        return ColumnBuffers::offsets(col_).size() - 1;
+    }
+    return 0;
+  }
+
+  template <typename T>
+  static void append_values(std::vector<T>& to, const std::vector<T>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+  }
+
+  // Makes room for `room` more chars. The string's capacity grows by
+  // doubling, its size (zero-filled by resize) only a step at a time, so
+  // that no page is touched long before it is used.
+  // `at` is where the text being read has got to (see expect_text).
+  void grow_chars(std::size_t room, const char* at) {
+    constexpr std::size_t kStep = std::size_t{64} << 10;
+    std::string& chars = ColumnBuffers::chars(col_);
+    const std::size_t size = chars_used_ + room + kStep;
+    if (size > chars.capacity()) {
+      std::size_t capacity = std::max(chars.capacity() * 2, size);
+      if (chars_used_ >= (std::size_t{256} << 10) && text_begin_ < at && at <= text_end_) {
+        // Enough read to foresee the rest: as many chars per byte of text,
+        // and an eighth more, so that the chars are moved once more at most.
+        const double per_byte =
+            static_cast<double>(chars_used_) / static_cast<double>(at - text_begin_);
+        const double rest = per_byte * static_cast<double>(text_end_ - at) * 1.125;
+        capacity = std::max(capacity, size + static_cast<std::size_t>(rest));
+      }
+      chars.reserve(capacity);
+      advise_huge_pages(chars.data(), chars.capacity());
+    }
+    chars.resize(size);
+  }
+
+  ColumnType type_;
+  Column col_;
+  const char* text_begin_ = nullptr;  // see expect_text
+  const char* text_end_ = nullptr;
+  std::vector<std::size_t> nulls_;  // rows that are null
+  std::size_t chars_used_ = 0;      // chars of col_ in use; the rest is room
+};
+
+class DeclaredReader {
+ public:
+  DeclaredReader(const char* begin, const char* end, std::size_t line, std::string_view source)
+      : p_(begin), end_(end), line_(line), source_(source), index_(begin, end) {}
+
+  const char* position() const noexcept { return p_; }
+  std::size_t line() const noexcept { return line_; }
+
+  // Reads the rows that start before `limit` into `columns`.
+  std::size_t read_rows(std::vector<DeclaredColumn>& columns, const char* limit) {
+    const std::size_t n = columns.size();
+    const char* const end = end_;
+    const char* p = p_;
+    std::size_t line = line_;
+    std::size_t rows = 0;
+    SeparatorIndex index = index_;  // a local, kept in registers
+    for (auto& col : columns) col.expect_text(p, std::min(limit, end));
+    Cell cell;
+    while (p != end && p < limit) {
+      if (n > 1) {
+        if (*p == '\n') {
+          ++p;
+          ++line;
+          continue;
+        }
+        if (*p == '\r' && p + 1 != end && p[1] == '\n') {
+          p += 2;
+          ++line;
+          continue;
+        }
+      }
+      const std::size_t row_line = line;
+      for (std::size_t c = 0;; ++c) {
+        const std::size_t cell_line = line;
+        Term term;
+        if (p != end && *p == '"') {
+          term = Scanner::next_quoted(p, end, line, cell, c + 1, source_);
+        } else {
+          const char* q = index.find(p);
+          cell.begin = p;
+          cell.quoted = false;
+          cell.escaped = false;
+          if (q != end && *q == ',') {
+            cell.end = q;
+            p = q + 1;
+            term = Term::comma;
+          } else {
+            // End of the row: drop the '\r' of a "\r\n" line end.
+            cell.end = (q != p && q[-1] == '\r') ? q - 1 : q;
+            if (q != end) {
+              p = q + 1;
+              ++line;
+            } else {
+              p = q;
+            }
+            term = Term::row_end;
+          }
+        }
+        accept(columns[c], cell, cell_line, c + 1);
+        if (term == Term::row_end) {
+          if (c + 1 != n) {
+            fail_at(source_, row_line, std::min(c + 2, n + 1),
+                    "row has " + std::to_string(c + 1) + " cells but the header has " +
+                        std::to_string(n) + " columns");
+          }
+          break;
+        }
+        if (c + 1 >= n) {
+          fail_at(source_, row_line, n + 1,
+                  "row has more cells than the header's " + std::to_string(n) + " columns");
+        }
+      }
+      ++rows;
+    }
+    p_ = p;
+    line_ = line;
+    index_ = index;
+    return rows;
+  }
+
+ private:
+  [[noreturn]] void misfit(DeclaredColumn& col, const Cell& cell, std::size_t line,
+                           std::size_t column) {
+    std::string problem = "'";
+    problem += detail::escape_for_message(cell_text(cell, scratch_), 64);
+    problem += "' is not a valid ";
+    problem += to_string(col.type());
+    problem += " for column '";
+    problem += col.name();
+    problem += "'";
+    fail_at(source_, line, column, problem);
+  }
+
+  void accept(DeclaredColumn& col, const Cell& cell, std::size_t line, std::size_t column) {
+    if (cell.is_null()) {
+      col.append_null();
+      return;
+    }
+    std::int64_t i = 0;
+    double d = 0;
+    bool b = false;
+    switch (col.type()) {
+      case ColumnType::int64:
+        if (!to_int64(cell.begin, cell.end, i)) misfit(col, cell, line, column);
+        col.append_int64(i);
+        return;
+      case ColumnType::float64:
+        if (!to_float64(cell.begin, cell.end, end_, d)) misfit(col, cell, line, column);
+        col.append_float64(d);
+        return;
+      case ColumnType::boolean:
+        if (!to_bool(cell, b)) misfit(col, cell, line, column);
+        col.append_bool(b);
+        return;
+      case ColumnType::timestamp:
+        if (!to_timestamp(cell, i)) misfit(col, cell, line, column);
+        col.append_int64(i);
+        return;
+      case ColumnType::string:
+        if (cell.escaped) {
+          const std::string_view text = cell_text(cell, scratch_);
+          col.append_string(text.data(), text.size(), text.data() + text.size());
+        } else {
+          col.append_string(cell.begin, static_cast<std::size_t>(cell.end - cell.begin), end_);
+        }
+        return;
+    }
+  }
+
+  const char* p_;
+  const char* end_;
+  std::size_t line_;
+  std::string_view source_;
+  SeparatorIndex index_;
+  std::string scratch_;
+};
 
 // ------------------------------------------------------------- writing
 
@@ -787,14 +1405,39 @@ unsigned available_cores() noexcept {
 // parts of at least this many bytes.
 constexpr std::size_t kMinPartBytes = std::size_t{4} << 20;
 
+// A declared column: its name and type.
+struct Declared {
+  std::string name;
+  ColumnType type;
+};
+
+std::vector<DeclaredColumn> make_columns(const std::vector<Declared>& declared, std::size_t rows) {
+  std::vector<DeclaredColumn> columns;
+  columns.reserve(declared.size());
+  for (const auto& d : declared) columns.emplace_back(d.name, d.type, rows);
+  return columns;
+}
+
+// Reads the rows of [data_begin, end), every column declared, on the
+// calling thread.
+std::vector<Column> read_declared(const std::vector<Declared>& declared, const char* data_begin,
+                                  std::size_t data_line, const char* end, std::string_view source) {
+  auto columns = make_columns(declared, count_newlines(data_begin, end) + 1);
+  DeclaredReader reader(data_begin, end, data_line, source);
+  reader.read_rows(columns, end);
+  std::vector<Column> result;
+  result.reserve(columns.size());
+  for (auto& c : columns) result.push_back(c.finish());
+  return result;
+}
+
 // One piece of the text, read on its own thread.
 struct Part {
   const char* begin = nullptr;  // first byte: just after a '\n'
   const char* limit = nullptr;  // rows starting here or later belong to the next part
   std::size_t line = 0;         // line number at `begin`
   std::size_t newlines = 0;     // '\n' in [begin, limit)
-  std::vector<ColumnState> columns;
-  std::size_t rows = 0;
+  std::vector<DeclaredColumn> columns;
   const char* stopped = nullptr;  // where reading stopped: `limit` unless a row crossed it
   std::size_t stopped_line = 0;
   std::exception_ptr error;
@@ -806,23 +1449,22 @@ void read_part(Part& part, const char* end, std::string_view source) {
   // is dropped by read_declared_in_parallel, which only keeps the error of
   // a part whose start the previous part confirmed.
   try {
-    Scanner scanner(part.begin, end, part.line, source);
-    RowReader reader(source, part.newlines + 1);
-    part.rows = reader.read_rows(scanner, part.columns, part.limit);
-    part.stopped = scanner.position();
-    part.stopped_line = scanner.line();
+    DeclaredReader reader(part.begin, end, part.line, source);
+    reader.read_rows(part.columns, part.limit);
+    part.stopped = reader.position();
+    part.stopped_line = reader.line();
   } catch (...) {
     part.error = std::current_exception();
   }
 }
 
-// Reads the rows of [data_begin, end), every column declared in `columns`,
-// split at line ends into `parts` pieces read on their own threads (the
-// first on the calling thread). Each piece but the first is confirmed by
-// the previous one stopping exactly at its start; a quoted cell holding a
-// line end near a split breaks the chain there, and the rest is then read
-// on the calling thread. The result is the same as one sequential read.
-std::vector<Column> read_declared_in_parallel(const std::vector<ColumnState>& columns,
+// Reads the rows of [data_begin, end), every column declared, split at
+// line ends into `parts` pieces read on their own threads (the first on
+// the calling thread). Each piece but the first is confirmed by the
+// previous one stopping exactly at its start; a quoted cell holding a line
+// end near a split breaks the chain there, and the rest is then read on
+// the calling thread. The result is the same as one sequential read.
+std::vector<Column> read_declared_in_parallel(const std::vector<Declared>& declared,
                                               const char* data_begin, std::size_t data_line,
                                               const char* end, std::size_t parts,
                                               std::string_view source) {
@@ -841,19 +1483,15 @@ std::vector<Column> read_declared_in_parallel(const std::vector<ColumnState>& co
       if (nl != nullptr) part.limit = static_cast<const char*>(nl) + 1;
     }
     part.newlines = count_newlines(part.begin, part.limit);
-    part.columns.reserve(columns.size());
-    for (const auto& c : columns) {
-      ColumnState col;
-      col.name = c.name;
-      col.mode = Mode::declared;
-      col.type = c.type;
-      col.builder.emplace(c.name, c.type);
-      col.builder->reserve(part.newlines + 1);
-      part.columns.push_back(std::move(col));
-    }
     line += part.newlines;
     begin = part.limit;
     pieces.push_back(std::move(part));
+  }
+  // The first part's columns have room for every row, so that the others
+  // are appended to them without moving them.
+  pieces[0].columns = make_columns(declared, line - data_line + 1);
+  for (std::size_t i = 1; i < pieces.size(); ++i) {
+    pieces[i].columns = make_columns(declared, pieces[i].newlines + 1);
   }
 
   std::vector<std::thread> threads;
@@ -885,19 +1523,16 @@ std::vector<Column> read_declared_in_parallel(const std::vector<ColumnState>& co
   }
   Part& last = pieces[kept - 1];
   if (kept < pieces.size() && last.stopped != end) {
-    Scanner scanner(last.stopped, end, last.stopped_line, source);
-    RowReader reader(source, count_newlines(last.stopped, end) + 1);
-    last.rows += reader.read_rows(scanner, last.columns);
+    DeclaredReader reader(last.stopped, end, last.stopped_line, source);
+    reader.read_rows(last.columns, end);
   }
 
   std::vector<Column> result;
-  result.reserve(columns.size());
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    ColumnBuilder& builder = *pieces[0].columns[c].builder;
-    for (std::size_t i = 1; i < kept; ++i) {
-      builder.append_column(pieces[i].columns[c].builder->finish());
-    }
-    result.push_back(builder.finish());
+  result.reserve(declared.size());
+  for (std::size_t c = 0; c < declared.size(); ++c) {
+    DeclaredColumn& column = pieces[0].columns[c];
+    for (std::size_t i = 1; i < kept; ++i) column.append_part(pieces[i].columns[c]);
+    result.push_back(column.finish());
   }
   return result;
 }
@@ -968,10 +1603,14 @@ TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threa
       all_declared = false;
     }
   }
-  if (const std::size_t parts = reading_parts(static_cast<std::size_t>(end - data_begin), threads);
-      all_declared && parts > 1) {
+  if (all_declared) {
+    std::vector<Declared> declared;
+    declared.reserve(columns.size());
+    for (const auto& col : columns) declared.push_back(Declared{col.name, col.type});
+    const std::size_t parts = reading_parts(static_cast<std::size_t>(end - data_begin), threads);
     return make_table(
-        read_declared_in_parallel(columns, data_begin, data_line, end, parts, source));
+        parts > 1 ? read_declared_in_parallel(declared, data_begin, data_line, end, parts, source)
+                  : read_declared(declared, data_begin, data_line, end, source));
   }
   const std::size_t expected_rows = count_newlines(data_begin, end) + 1;
   for (auto& col : columns) {

@@ -12,8 +12,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -627,6 +629,190 @@ BOOST_AUTO_TEST_CASE(long_float_cells_read_exactly_like_from_chars) {
     if (ec != std::errc() || ptr != text.data() + text.size() || std::isnan(expected)) continue;
     double got = csv::parse("v\n" + text + "\n", o)->column(0).float64_at(0);
     BOOST_REQUIRE_MESSAGE(exact(got) == exact(expected), text);
+  }
+}
+
+// The reader for texts whose columns are all declared finds separators 64
+// bytes at a time. These tests build texts cell by cell, with separators,
+// quotes, "\r\n" line ends and long cells at every offset from a block
+// boundary, and compare that reader both with the cells written and with
+// the general reader (which a column left undeclared selects: the "tag"
+// column, whose cells always read as strings).
+namespace {
+
+struct Built {
+  std::string text;
+  bdp::TablePtr expected;  // without the "tag" column
+};
+
+// The message of the bdp::Error `body` throws, or "" when it throws none.
+template <class Body>
+std::string message_of(Body&& body) {
+  try {
+    body();
+  } catch (const bdp::Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// Reads `text` with every column declared and with "tag" left to
+// inference, and requires both to give `expected` (when non-null) or the
+// same error.
+void check_both_readers(const std::string& text, const bdp::TablePtr& expected) {
+  const bdp::Schema schema = {{"s", ColumnType::string},
+                              {"i", ColumnType::int64},
+                              {"f", ColumnType::float64},
+                              {"t", ColumnType::string}};
+  csv::ReadOptions all = with_schema(schema);
+  all.schema.emplace("tag", ColumnType::string);
+  const csv::ReadOptions general = with_schema(schema);
+  bdp::TablePtr fast;
+  bdp::TablePtr slow;
+  const std::string fast_error = message_of([&] { fast = csv::parse(text, all, 1); });
+  const std::string slow_error = message_of([&] { slow = csv::parse(text, general, 1); });
+  BOOST_REQUIRE_MESSAGE(fast_error == slow_error, "errors differ: '" << fast_error << "' vs '"
+                                                                     << slow_error << "'\n"
+                                                                     << text);
+  if (!fast_error.empty()) return;
+  BOOST_REQUIRE_MESSAGE(fast->equals(*slow), "readers differ on:\n" << text);
+  if (expected) {
+    std::vector<bdp::Column> columns(fast->columns().begin(), fast->columns().end() - 1);
+    BOOST_REQUIRE_MESSAGE(bdp::make_table(std::move(columns))->equals(*expected),
+                          "unexpected cells in:\n"
+                              << text);
+  }
+}
+
+// A random text of `rows` rows: columns s (string), i (int64), f (float64),
+// t (string), tag. Cells are quoted when they must be and at random
+// otherwise; line ends are "\n" or "\r\n"; blank lines come between rows;
+// the last row may lack its line end.
+Built random_text(std::mt19937_64& rng, std::size_t rows) {
+  TableBuilder b({{"s", ColumnType::string},
+                  {"i", ColumnType::int64},
+                  {"f", ColumnType::float64},
+                  {"t", ColumnType::string}});
+  std::string text = "s,i,f,t,tag\n";
+  const char alphabet[] = "ab,\"\n\r x";
+  auto random_string = [&] {
+    std::string v;
+    const std::size_t n = rng() % 8 == 0 ? 60 + rng() % 80 : rng() % 12;  // some over a block
+    for (std::size_t k = 0; k < n; ++k) v += alphabet[rng() % (sizeof alphabet - 1)];
+    return v;
+  };
+  auto put_string = [&](const std::optional<std::string>& v) {
+    if (!v) return;  // null: an empty cell
+    const bool special = v->empty() || v->find_first_of(",\"\n\r") != std::string::npos;
+    if (!special && rng() % 4 != 0) {
+      text += *v;
+      return;
+    }
+    text += '"';
+    for (char c : *v) {
+      text += c;
+      if (c == '"') text += '"';
+    }
+    text += '"';
+  };
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::vector<bdp::Value> row;
+    std::optional<std::string> s;
+    if (rng() % 6 != 0) s = random_string();
+    put_string(s);
+    row.push_back(s ? bdp::Value(*s) : bdp::Value());
+    text += ',';
+    if (rng() % 7 != 0) {
+      const auto i = static_cast<std::int64_t>(rng() >> (rng() % 64)) * (rng() % 2 ? 1 : -1);
+      text += std::to_string(i);
+      row.push_back(i);
+    } else {
+      row.emplace_back();
+    }
+    text += ',';
+    if (rng() % 7 != 0) {
+      double f;
+      std::uint64_t bits = rng();
+      std::memcpy(&f, &bits, sizeof f);
+      if (!std::isfinite(f) || rng() % 2 == 0) f = static_cast<double>(rng() % 100000) / 7.0;
+      char buf[64];
+      const std::string cell(buf, std::to_chars(buf, buf + sizeof buf, f).ptr);
+      if (rng() % 5 == 0) {
+        text += '"' + cell + '"';  // a quoted number
+      } else {
+        text += cell;
+      }
+      row.push_back(f);
+    } else {
+      row.emplace_back();
+    }
+    text += ',';
+    std::optional<std::string> t;
+    if (rng() % 6 != 0) t = random_string();
+    put_string(t);
+    row.push_back(t ? bdp::Value(*t) : bdp::Value());
+    text += ",x" + std::string(rng() % 4 == 0 ? rng() % 80 : 0, 'y') + std::to_string(r);
+    b.append_row(row);
+    if (r + 1 == rows && rng() % 2 == 0) break;  // no final line end
+    text += rng() % 3 == 0 ? "\r\n" : "\n";
+    if (rng() % 10 == 0) text += rng() % 2 ? "\n" : "\r\n";  // a blank line
+  }
+  return {text, b.finish()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(declared_reader_matches_the_cells_and_the_general_reader) {
+  std::mt19937_64 rng(2024);
+  for (int round = 0; round < 300; ++round) {
+    const Built built = random_text(rng, 1 + rng() % (round < 200 ? 4 : 60));
+    check_both_readers(built.text, built.expected);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(declared_reader_handles_every_offset_from_a_block_boundary) {
+  // A first cell of `pad` bytes moves what follows it across the 64-byte
+  // blocks the separators are found in: quotes, separators, "\r\n" split
+  // between blocks, cells longer than a block, texts shorter than one.
+  const std::vector<std::string> tails = {
+      ",1,2.5,b,x\n",          ",1,2.5,b,x",
+      ",1,2.5,b,x\r\n",        ",,,,x\n",
+      ",\"1\",\"2.5\",\"\",x", ",-7,1e300,\"a\"\"b,\nc\",x\r\n",
+      ",1,2.5,\"\",x\r",       ",1,2.5," + std::string(70, 'q') + ",x\n"};
+  for (std::size_t pad = 0; pad < 140; ++pad) {
+    for (const auto& tail : tails) {
+      for (bool quoted : {false, true}) {
+        const std::string first = std::string(pad, 'p');
+        const std::string cell = quoted ? "\"" + first + "\"" : first;
+        const std::string text = "s,i,f,t,tag\n" + cell + tail + "\n" + cell + tail;
+        check_both_readers(text, nullptr);
+      }
+    }
+    // The last cell of a row `pad` bytes long, before every line end.
+    for (const char* end : {"\n", "\r\n", "\r", ""}) {
+      const std::string row = "a,1,2.5,b,x" + std::string(pad, 'y');
+      check_both_readers("s,i,f,t,tag\n" + row + end + row + end, nullptr);
+      check_both_readers("s,i,f,t,tag\n" + row + end + "\r\n" + row + end, nullptr);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(declared_reader_reports_errors_like_the_general_reader) {
+  std::mt19937_64 rng(77);
+  const char* breakers[] = {",", "z", "\"", "\n", "\r", "-", "."};
+  for (int round = 0; round < 400; ++round) {
+    Built built = random_text(rng, 2 + rng() % 30);
+    // Breaks the text at a random place: a cell too many or too few, a
+    // bad number, an unterminated or misplaced quote.
+    std::string text = built.text;
+    const std::size_t at = 12 + rng() % (text.size() - 12);
+    const char* breaker = breakers[rng() % (sizeof breakers / sizeof breakers[0])];
+    if (rng() % 2 == 0) {
+      text.insert(at, breaker);
+    } else {
+      text[at] = *breaker;
+    }
+    check_both_readers(text, nullptr);
   }
 }
 

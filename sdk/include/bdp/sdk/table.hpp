@@ -41,6 +41,13 @@ struct Field {
 };
 using Schema = std::vector<Field>;
 
+namespace detail {
+// Internal to the SDK: gives its own readers (the CSV codec) direct access
+// to a Column's buffers. Defined only inside the SDK's sources; not part of
+// the public API, and nothing outside the SDK may define or use it.
+struct ColumnBuffers;
+}  // namespace detail
+
 // One cell, for generic (slow-path) access. monostate is null; int64 also
 // carries timestamps (the column's type says which).
 using Value = std::variant<std::monostate, std::int64_t, double, bool, std::string>;
@@ -82,6 +89,7 @@ class BDP_SDK_API Column {
 
  private:
   friend class ColumnBuilder;
+  friend struct detail::ColumnBuffers;
   std::string name_;
   ColumnType type_ = ColumnType::int64;
   std::size_t size_ = 0;
