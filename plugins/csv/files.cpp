@@ -119,30 +119,29 @@ void FileWriter::close() {
   if (rc != 0) fail_os("cannot close", file_, errno);
 }
 
-void sync_together(std::initializer_list<std::function<void()>> syncs) {
-  std::vector<std::exception_ptr> failures(syncs.size());
-  std::vector<std::thread> helpers;
-  helpers.reserve(syncs.size());
-  auto run = [&failures](std::size_t i, const std::function<void()>& sync) {
-    try {
-      sync();
-    } catch (...) {
-      failures[i] = std::current_exception();  // rethrown below, once all are done
-    }
-  };
-  const std::function<void()>* const jobs = syncs.begin();
-  for (std::size_t i = 1; i < syncs.size(); ++i) {
-    try {
-      helpers.emplace_back([&run, &jobs, i] { run(i, jobs[i]); });
-    } catch (const std::system_error&) {
-      run(i, jobs[i]);  // no thread to be had: here, in turn
-    }
+BackgroundJob::BackgroundJob(std::function<void()> job) : job_(std::move(job)) {
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (const std::system_error&) {
+    run();  // no thread to be had: here and now
   }
-  if (syncs.size() != 0) run(0, jobs[0]);
-  for (auto& h : helpers) h.join();
-  for (const auto& f : failures) {
-    if (f) std::rethrow_exception(f);
+}
+
+BackgroundJob::~BackgroundJob() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void BackgroundJob::run() noexcept {
+  try {
+    job_();
+  } catch (...) {
+    failure_ = std::current_exception();  // handed to the owner by wait()
   }
+}
+
+void BackgroundJob::wait() {
+  if (thread_.joinable()) thread_.join();
+  if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
 }
 
 void BufferFree::operator()(char* p) const noexcept {

@@ -5,12 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <functional>
-#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace bdp::csv_backend {
 
@@ -56,12 +57,26 @@ class FileWriter {
   std::uint64_t started_ = 0;  // bytes whose writeback has been started
 };
 
-// Runs each of `syncs` (fsyncs of different files) on its own thread, the
-// first on the calling thread, so the flushes overlap (and can share one
-// device cache flush) instead of queueing one behind the other; without a
-// thread to be had they run one after the other. Returns when all are done
-// and then throws the first failure (each names its file).
-void sync_together(std::initializer_list<std::function<void()>> syncs);
+// A job (an fsync, say) run on its own thread from construction, so that
+// it overlaps what the caller does next; run on the spot when no thread can
+// be had. wait() joins it and rethrows its failure. The destructor only
+// joins: it runs when the caller is already leaving with an error of its
+// own, which is the one to report. One owner; not copyable.
+class BackgroundJob {
+ public:
+  explicit BackgroundJob(std::function<void()> job);
+  ~BackgroundJob();
+  BackgroundJob(const BackgroundJob&) = delete;
+  BackgroundJob& operator=(const BackgroundJob&) = delete;
+
+  void wait();
+
+ private:
+  void run() noexcept;
+  std::function<void()> job_;
+  std::exception_ptr failure_;
+  std::thread thread_;
+};
 
 // Frees what allocate_buffer() returned.
 struct BufferFree {
