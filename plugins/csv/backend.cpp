@@ -148,8 +148,8 @@ RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload
     // file and the index are synced on their own threads while this one
     // creates, fills and syncs the sidecar: for a small record creating a
     // file costs about as much as syncing one.
-    BackgroundJob data_synced([&] { data_file.sync(); });
-    BackgroundJob index_synced([&] { index_.sync(); });
+    BackgroundJob data_synced(data_syncer_, [&] { data_file.sync(); });
+    BackgroundJob index_synced(index_syncer_, [&] { index_.sync(); });
     json::object side = index_.record_json(record);
     side["format"] = "bdp-csv/1";
     FileWriter side_file(temp_of(sidecar));

@@ -58,6 +58,9 @@ class CsvBackend final : public Backend {
   std::mutex mutex_;  // serialises this object's threads over index_ and lock_
   std::unique_ptr<FileLock> lock_;
   Index index_;
+  // Sync a store's data file and the index while it writes the sidecar.
+  Worker data_syncer_;
+  Worker index_syncer_;
 };
 
 }  // namespace bdp::csv_backend

@@ -119,29 +119,89 @@ void FileWriter::close() {
   if (rc != 0) fail_os("cannot close", file_, errno);
 }
 
-BackgroundJob::BackgroundJob(std::function<void()> job) : job_(std::move(job)) {
+Worker::Worker() {
   try {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] { loop(); });
   } catch (const std::system_error&) {
-    run();  // no thread to be had: here and now
+    // No thread: start() runs each job on the spot.
   }
+}
+
+Worker::~Worker() {
+  if (!thread_.joinable()) return;
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !busy_; });
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+void Worker::start(std::function<void()> job) {
+  if (!thread_.joinable()) {
+    try {
+      job();
+    } catch (...) {
+      failure_ = std::current_exception();  // handed over by wait()
+    }
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    job_ = std::move(job);
+    busy_ = true;
+  }
+  changed_.notify_all();
+}
+
+void Worker::wait() {
+  std::exception_ptr failure;
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !busy_; });
+    failure = std::exchange(failure_, nullptr);
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+void Worker::finish() noexcept {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return !busy_; });
+  failure_ = nullptr;
+}
+
+void Worker::loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [this] { return busy_ || stopping_; });
+    if (!busy_) return;  // stopping, nothing in hand
+    std::function<void()> job = std::move(job_);
+    lock.unlock();
+    std::exception_ptr failure;
+    try {
+      job();
+    } catch (...) {
+      failure = std::current_exception();  // handed over by wait()
+    }
+    lock.lock();
+    failure_ = failure;
+    busy_ = false;
+    changed_.notify_all();
+  }
+}
+
+BackgroundJob::BackgroundJob(Worker& worker, std::function<void()> job) : worker_(worker) {
+  worker_.start(std::move(job));
 }
 
 BackgroundJob::~BackgroundJob() {
-  if (thread_.joinable()) thread_.join();
-}
-
-void BackgroundJob::run() noexcept {
-  try {
-    job_();
-  } catch (...) {
-    failure_ = std::current_exception();  // handed to the owner by wait()
-  }
+  if (!waited_) worker_.finish();
 }
 
 void BackgroundJob::wait() {
-  if (thread_.joinable()) thread_.join();
-  if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+  waited_ = true;
+  worker_.wait();
 }
 
 void BufferFree::operator()(char* p) const noexcept {

@@ -4,11 +4,13 @@
 // functions over paths; FileLock is one lock held by one owner).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -57,14 +59,42 @@ class FileWriter {
   std::uint64_t started_ = 0;  // bytes whose writeback has been started
 };
 
-// A job (an fsync, say) run on its own thread from construction, so that
-// it overlaps what the caller does next; run on the spot when no thread can
-// be had. wait() joins it and rethrows its failure. The destructor only
-// joins: it runs when the caller is already leaving with an error of its
-// own, which is the one to report. One owner; not copyable.
+// A thread kept for running jobs (fsyncs, say) in the background, one at
+// a time, so that they overlap what the caller does next without the cost
+// of starting a thread each time. Without a thread to be had, jobs run on
+// the spot. Not for use by several threads at once.
+class Worker {
+ public:
+  Worker();
+  ~Worker();  // waits for the job in hand, then stops the thread
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts `job`; the previous one must have been waited for.
+  void start(std::function<void()> job);
+  // Waits for the job started last; rethrows its failure.
+  void wait();
+  // Waits for it and drops its failure (see BackgroundJob).
+  void finish() noexcept;
+
+ private:
+  void loop();
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::function<void()> job_;
+  bool busy_ = false;
+  bool stopping_ = false;
+  std::exception_ptr failure_;
+  std::thread thread_;
+};
+
+// A job started on a Worker for a scope: wait() waits for it and rethrows
+// its failure. The destructor waits too, but reports nothing: it runs only
+// when the caller is already leaving with an error of its own, which is
+// the one to report.
 class BackgroundJob {
  public:
-  explicit BackgroundJob(std::function<void()> job);
+  BackgroundJob(Worker& worker, std::function<void()> job);
   ~BackgroundJob();
   BackgroundJob(const BackgroundJob&) = delete;
   BackgroundJob& operator=(const BackgroundJob&) = delete;
@@ -72,10 +102,8 @@ class BackgroundJob {
   void wait();
 
  private:
-  void run() noexcept;
-  std::function<void()> job_;
-  std::exception_ptr failure_;
-  std::thread thread_;
+  Worker& worker_;
+  bool waited_ = false;
 };
 
 // Frees what allocate_buffer() returned.
