@@ -119,6 +119,11 @@ void FileWriter::close() {
   if (rc != 0) fail_os("cannot close", file_, errno);
 }
 
+void OwnedFd::reset() noexcept {
+  if (fd_ >= 0) ::close(fd_);  // read-only use or already synced: nothing to report
+  fd_ = -1;
+}
+
 Worker::Worker() {
   try {
     thread_ = std::thread([this] { loop(); });

@@ -26,13 +26,6 @@ namespace {
 
 constexpr std::string_view kHeader = R"({"bdp_csv_index":1})";
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 // N of "v<N>" + `suffix`, or 0.
 std::int64_t version_of(std::string_view name, std::string_view suffix) {
   if (name.size() <= suffix.size() + 1 || name[0] != 'v' || !name.ends_with(suffix)) return 0;
@@ -135,18 +128,43 @@ std::vector<const RecordInfo*> Index::candidates(const Query& query) const {
   return out;
 }
 
+bool Index::open_file() {
+  const fs::path file = layout_.index_file();
+  OwnedFd fd(::open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
+  if (!fd.is_open()) {
+    if (errno != ENOENT) fail_os("cannot open index", file, errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) fail_os("cannot read index", file, errno);
+  if (st.st_dev != dev_ || st.st_ino != ino_) {
+    reset();
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+  }
+  fd_ = std::move(fd);
+  return true;
+}
+
 bool Index::refresh(bool exclusive) {
   const fs::path file = layout_.index_file();
-  Fd fd{::open(file.c_str(), O_RDWR | O_CLOEXEC)};
-  if (fd.fd < 0) {
-    if (errno != ENOENT) fail_os("cannot open index", file, errno);
+  // The index stays open between calls. A path that names another file now
+  // was rebuilt (replaced) by another process: it is read anew. With the
+  // lock held nobody replaces it while it is read.
+  struct stat st {};
+  bool present = ::stat(file.c_str(), &st) == 0;
+  if (!present && errno != ENOENT) fail_os("cannot read index", file, errno);
+  if (present && (!fd_.is_open() || st.st_dev != dev_ || st.st_ino != ino_)) {
+    present = open_file();
+    if (present && ::fstat(fd_.get(), &st) != 0) fail_os("cannot read index", file, errno);
+  }
+  if (!present) {
     if (!exclusive) return false;
     rebuild();
     return true;
   }
-  struct stat st {};
-  if (::fstat(fd.fd, &st) != 0) fail_os("cannot read index", file, errno);
-  if (st.st_dev != dev_ || st.st_ino != ino_ || static_cast<std::uint64_t>(st.st_size) < offset_) {
+  if (static_cast<std::uint64_t>(st.st_size) < offset_) {
+    // Shorter than what was read (cut by hand): read it again from the start.
     reset();
     dev_ = st.st_dev;
     ino_ = st.st_ino;
@@ -156,7 +174,7 @@ bool Index::refresh(bool exclusive) {
     std::string text(size - offset_, '\0');
     std::size_t used = 0;
     while (used < text.size()) {
-      const ssize_t n = ::pread(fd.fd, text.data() + used, text.size() - used,
+      const ssize_t n = ::pread(fd_.get(), text.data() + used, text.size() - used,
                                 static_cast<off_t>(offset_ + used));
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -180,7 +198,7 @@ bool Index::refresh(bool exclusive) {
     if (pos < text.size() && exclusive) {
       // A partial last line: a writer died while appending it (writers hold
       // the lock, so no live one is). Cut it; its store is settled below.
-      if (::ftruncate(fd.fd, static_cast<off_t>(offset_ + pos)) != 0) {
+      if (::ftruncate(fd_.get(), static_cast<off_t>(offset_ + pos)) != 0) {
         fail_os("cannot repair index", file, errno);
       }
     }
@@ -305,25 +323,24 @@ void Index::append(const json::object& line, bool sync) {
   const fs::path file = layout_.index_file();
   std::string text = json::serialize(line);
   text.push_back('\n');
-  Fd fd{::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)};
-  if (fd.fd < 0) fail_os("cannot open index", file, errno);
+  if (!fd_.is_open() && !open_file()) fail_os("cannot open index", file, ENOENT);
   struct stat st {};
-  if (::fstat(fd.fd, &st) != 0) fail_os("cannot append to index", file, errno);
+  if (::fstat(fd_.get(), &st) != 0) fail_os("cannot append to index", file, errno);
   std::size_t done = 0;
   while (done < text.size()) {
-    const ssize_t n = ::write(fd.fd, text.data() + done, text.size() - done);
+    const ssize_t n = ::write(fd_.get(), text.data() + done, text.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int err = errno;
       // Leave no partial line behind.
-      if (::ftruncate(fd.fd, st.st_size) != 0) {
+      if (::ftruncate(fd_.get(), st.st_size) != 0) {
         // The partial line is cut by the next writer's refresh instead.
       }
       fail_os("cannot append to index", file, err);
     }
     done += static_cast<std::size_t>(n);
   }
-  if (sync && ::fdatasync(fd.fd) != 0) fail_os("cannot sync index", file, errno);
+  if (sync && ::fdatasync(fd_.get()) != 0) fail_os("cannot sync index", file, errno);
   // Our own line: skip it on the next refresh.
   if (static_cast<std::uint64_t>(st.st_size) == offset_ && st.st_ino == ino_ && st.st_dev == dev_) {
     offset_ += text.size();
@@ -332,9 +349,8 @@ void Index::append(const json::object& line, bool sync) {
 
 void Index::sync() const {
   const fs::path file = layout_.index_file();
-  Fd fd{::open(file.c_str(), O_WRONLY | O_CLOEXEC)};
-  if (fd.fd < 0) fail_os("cannot open index", file, errno);
-  if (::fdatasync(fd.fd) != 0) fail_os("cannot sync index", file, errno);
+  if (!fd_.is_open()) fail_os("cannot sync index", file, EBADF);
+  if (::fdatasync(fd_.get()) != 0) fail_os("cannot sync index", file, errno);
 }
 
 void Index::rebuild() {
@@ -403,10 +419,7 @@ void Index::rebuild() {
   }
   const fs::path file = layout_.index_file();
   replace_file(temp_of(file), file, text);
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) fail_os("cannot read index", file, errno);
-  dev_ = st.st_dev;
-  ino_ = st.st_ino;
+  if (!open_file()) fail_os("cannot open index", file, ENOENT);
   offset_ = text.size();
   for (auto& r : found) added(r);
 }

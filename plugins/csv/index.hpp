@@ -17,6 +17,7 @@
 // everything that writes); the owner serialises threads.
 #pragma once
 
+#include "files.hpp"
 #include "layout.hpp"
 
 #include <bdp/sdk/records.hpp>
@@ -83,6 +84,9 @@ class Index {
     std::int64_t version = 0;
   };
   void reset();
+  // Opens the index file (false when it does not exist), resetting this
+  // view when it is another file than the one read so far.
+  bool open_file();
   // Applies one complete line; false when it is damaged.
   bool apply(std::string_view line, std::uint64_t at, bool exclusive);
   // Settles a store left pending by a crashed writer.
@@ -93,6 +97,7 @@ class Index {
   bool data_in_place(const RecordInfo& record);
 
   Layout layout_;
+  OwnedFd fd_;  // the index file, open between calls (O_APPEND)
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   std::uint64_t offset_ = 0;                             // bytes of the file applied
