@@ -226,6 +226,34 @@ std::string_view cell_text(const Cell& cell, std::string& scratch) {
   return scratch;
 }
 
+// A row with fewer cells (`cells`) than the header's `columns`.
+[[noreturn]] void fail_short_row(std::string_view source, std::size_t line, std::size_t cells,
+                                 std::size_t columns) {
+  fail_at(source, line, std::min(cells + 1, columns + 1),
+          "row has " + std::to_string(cells) + " cells but the header has " +
+              std::to_string(columns) + " columns");
+}
+
+// A row with more cells than the header's `columns`.
+[[noreturn]] void fail_long_row(std::string_view source, std::size_t line, std::size_t columns) {
+  fail_at(source, line, columns + 1,
+          "row has more cells than the header's " + std::to_string(columns) + " columns");
+}
+
+// A cell that does not read as its column's type.
+[[noreturn]] void fail_misfit(std::string_view source, std::size_t line, std::size_t column,
+                              const Cell& cell, ColumnType type, std::string_view name) {
+  std::string scratch;
+  std::string problem = "'";
+  problem += detail::escape_for_message(cell_text(cell, scratch), 64);
+  problem += "' is not a valid ";
+  problem += to_string(type);
+  problem += " for column '";
+  problem += name;
+  problem += "'";
+  fail_at(source, line, column, problem);
+}
+
 // ----------------------------------------------------- cell conversions
 
 // The value of the eight decimal digits in `w`, the first in its lowest
@@ -592,17 +620,10 @@ class RowReader {
           if (col.mode != Mode::skip) accept(col, cell, cell_line, c + 1);
         }
         if (term == Term::row_end) {
-          if (c + 1 != n) {
-            fail_at(source_, row_line, std::min(c + 2, n + 1),
-                    "row has " + std::to_string(c + 1) + " cells but the header has " +
-                        std::to_string(n) + " columns");
-          }
+          if (c + 1 != n) fail_short_row(source_, row_line, c + 1, n);
           break;
         }
-        if (c + 1 >= n) {
-          fail_at(source_, row_line, n + 1,
-                  "row has more cells than the header's " + std::to_string(n) + " columns");
-        }
+        if (c + 1 >= n) fail_long_row(source_, row_line, n);
       }
       ++rows;
     }
@@ -612,14 +633,7 @@ class RowReader {
  private:
   [[noreturn]] void misfit(const ColumnState& col, const Cell& cell, std::size_t line,
                            std::size_t column) {
-    std::string problem = "'";
-    problem += detail::escape_for_message(cell_text(cell, scratch_), 64);
-    problem += "' is not a valid ";
-    problem += to_string(col.type);
-    problem += " for column '";
-    problem += col.name;
-    problem += "'";
-    fail_at(source_, line, column, problem);
+    fail_misfit(source_, line, column, cell, col.type, col.name);
   }
 
   void start_builder(ColumnState& col, ColumnType type) {
@@ -1147,17 +1161,10 @@ class DeclaredReader {
         }
         accept(columns[c], cell, cell_line, c + 1);
         if (term == Term::row_end) {
-          if (c + 1 != n) {
-            fail_at(source_, row_line, std::min(c + 2, n + 1),
-                    "row has " + std::to_string(c + 1) + " cells but the header has " +
-                        std::to_string(n) + " columns");
-          }
+          if (c + 1 != n) fail_short_row(source_, row_line, c + 1, n);
           break;
         }
-        if (c + 1 >= n) {
-          fail_at(source_, row_line, n + 1,
-                  "row has more cells than the header's " + std::to_string(n) + " columns");
-        }
+        if (c + 1 >= n) fail_long_row(source_, row_line, n);
       }
       ++rows;
     }
@@ -1170,14 +1177,7 @@ class DeclaredReader {
  private:
   [[noreturn]] void misfit(DeclaredColumn& col, const Cell& cell, std::size_t line,
                            std::size_t column) {
-    std::string problem = "'";
-    problem += detail::escape_for_message(cell_text(cell, scratch_), 64);
-    problem += "' is not a valid ";
-    problem += to_string(col.type());
-    problem += " for column '";
-    problem += col.name();
-    problem += "'";
-    fail_at(source_, line, column, problem);
+    fail_misfit(source_, line, column, cell, col.type(), col.name());
   }
 
   void accept(DeclaredColumn& col, const Cell& cell, std::size_t line, std::size_t column) {
