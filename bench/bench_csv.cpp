@@ -16,9 +16,12 @@
 //
 // Run: ./build/bench/bench_csv   (the summary is printed at the end)
 // Files go under $TMPDIR (default /tmp), in a fresh folder removed at the
-// end. On ext4 without a journal, creating files in a place where many were
-// just deleted (a previous run's, a compiler's temp files) is slow: inode
-// allocation skips recently freed inodes, which the small stores feel.
+// end. On ext4 without a journal, creating a file soon after many were
+// deleted (this benchmark's previous run, a build, a test run) is slow: the
+// inode allocator skips, one by one, inodes freed in the last 30 s, or
+// 5.5 min while their inode table block is dirty. The small stores and
+// their baseline then slow down alike; wait about six minutes between runs
+// for the figures of the file system at rest (docs/storage-csv.md, Speed).
 #include "bench_tables.hpp"
 
 #include <bdp/plugin_host.hpp>
