@@ -5,6 +5,7 @@
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/names.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -67,7 +68,12 @@ json::object Index::record_json(const RecordInfo& record) const {
 
 RecordInfo Index::record_from_json(const json::value& value, const std::string& where) const {
   RecordInfo r = RecordInfo::from_json(value, where);
-  r.data_reference = (layout_.root / r.data_reference).string();
+  if (!r.data_reference.empty() && r.data_reference.front() != '/') {
+    // root / relative, without building paths (the index reads many)
+    r.data_reference.insert(0, root_prefix_);
+  } else {
+    r.data_reference = (layout_.root / r.data_reference).string();
+  }
   return r;
 }
 
@@ -184,6 +190,13 @@ bool Index::refresh(bool exclusive) {
       used += static_cast<std::size_t>(n);
     }
     text.resize(used);
+    if (offset_ == 0) {
+      // Read from the start: room for about as many records as lines.
+      const std::size_t lines =
+          static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+      records_.reserve(lines);
+      max_version_.reserve(lines);
+    }
     std::size_t pos = 0;
     for (;;) {
       const std::size_t nl = text.find('\n', pos);
@@ -219,8 +232,12 @@ bool Index::refresh(bool exclusive) {
 }
 
 bool Index::apply(std::string_view line, std::uint64_t at, bool exclusive) {
+  // The line's JSON lives in a block on the stack (more goes to the heap),
+  // freed at once at the end instead of node by node.
+  unsigned char block[8192];
+  json::monotonic_resource scratch(block, sizeof block);
   json::error_code ec;
-  json::value v = json::parse(line, ec);
+  json::value v = json::parse(line, ec, &scratch);
   if (ec || !v.is_object()) return false;
   const json::object& o = v.get_object();
   if (at == 0) return json::serialize(o) == kHeader;
@@ -231,8 +248,9 @@ bool Index::apply(std::string_view line, std::uint64_t at, bool exclusive) {
     const json::value* rec = o.if_contains("record");
     if (rec == nullptr) return false;
     try {
-      added(
-          record_from_json(*rec, layout_.index_file().string() + " at byte " + std::to_string(at)));
+      // Where the line is only matters to a message nobody sees: a damaged
+      // line makes the caller rebuild the index.
+      added(record_from_json(*rec, "index"));
     } catch (const Error&) {
       return false;  // a damaged line: the caller rebuilds the index from the sidecars
     }

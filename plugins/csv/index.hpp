@@ -37,7 +37,8 @@ namespace bdp::csv_backend {
 
 class Index {
  public:
-  explicit Index(Layout layout) : layout_(std::move(layout)) {}
+  explicit Index(Layout layout)
+      : layout_(std::move(layout)), root_prefix_((layout_.root / "").string()) {}
 
   // Reads the lines appended since the last call (all of them when the file
   // was replaced). With `exclusive`, also repairs: rebuilds a missing or
@@ -97,7 +98,8 @@ class Index {
   bool data_in_place(const RecordInfo& record);
 
   Layout layout_;
-  OwnedFd fd_;  // the index file, open between calls (O_APPEND)
+  std::string root_prefix_;  // the root with a trailing separator
+  OwnedFd fd_;               // the index file, open between calls (O_APPEND)
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   std::uint64_t offset_ = 0;                             // bytes of the file applied
