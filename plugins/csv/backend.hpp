@@ -5,7 +5,9 @@
 // Thread-safe, and safe for several processes on one root: writers take an
 // exclusive flock(2) on <root>/.bdp/lock, readers of the index a shared one.
 // Every file is written to a temp file in its folder, fsynced and renamed,
-// so a record is visible (listed) only once complete.
+// so a record is visible (listed) only once complete. Each backend keeps
+// two threads for overlapping a store's fsyncs; like any object with
+// threads, it is not for use in a child forked after it was opened.
 #pragma once
 
 #include "files.hpp"
