@@ -145,6 +145,7 @@ Worker::~Worker() {
 
 void Worker::start(std::function<void()> job) {
   if (!thread_.joinable()) {
+    failure_ = nullptr;
     try {
       job();
     } catch (...) {
