@@ -18,7 +18,6 @@
 #include <system_error>
 #include <thread>
 #include <utility>
-#include <vector>
 
 namespace bdp::csv_backend {
 
