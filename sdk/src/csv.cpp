@@ -139,23 +139,29 @@ class Scanner {
   // for errors) and the separator after it.
   Term next(Cell& cell, std::size_t column) {
     if (p_ != end_ && *p_ == '"') return next_quoted(p_, end_, line_, cell, column, source_);
-    const char* s = p_;
-    const char* q = find_separator(s, end_);
-    cell.begin = s;
+    return unquoted(p_, find_separator(p_, end_), end_, line_, cell);
+  }
+
+  // Takes the unquoted cell from `p` to the separator `q` (or the end):
+  // fills `cell`, moves `p` past the separator and counts a line end in
+  // `line`.
+  BDP_CSV_INLINE static Term unquoted(const char*& p, const char* q, const char* end,
+                                      std::size_t& line, Cell& cell) noexcept {
+    cell.begin = p;
     cell.quoted = false;
     cell.escaped = false;
-    if (q != end_ && *q == ',') {
+    if (q != end && *q == ',') {
       cell.end = q;
-      p_ = q + 1;
+      p = q + 1;
       return Term::comma;
     }
     // End of the row: drop the '\r' of a "\r\n" line end.
-    cell.end = (q != s && q[-1] == '\r') ? q - 1 : q;
-    if (q != end_) {
-      p_ = q + 1;
-      ++line_;
+    cell.end = (q != p && q[-1] == '\r') ? q - 1 : q;
+    if (q != end) {
+      p = q + 1;
+      ++line;
     } else {
-      p_ = q;
+      p = q;
     }
     return Term::row_end;
   }
@@ -1139,25 +1145,7 @@ class DeclaredReader {
         if (p != end && *p == '"') {
           term = Scanner::next_quoted(p, end, line, cell, c + 1, source_);
         } else {
-          const char* q = index.find(p);
-          cell.begin = p;
-          cell.quoted = false;
-          cell.escaped = false;
-          if (q != end && *q == ',') {
-            cell.end = q;
-            p = q + 1;
-            term = Term::comma;
-          } else {
-            // End of the row: drop the '\r' of a "\r\n" line end.
-            cell.end = (q != p && q[-1] == '\r') ? q - 1 : q;
-            if (q != end) {
-              p = q + 1;
-              ++line;
-            } else {
-              p = q;
-            }
-            term = Term::row_end;
-          }
+          term = Scanner::unquoted(p, index.find(p), end, line, cell);
         }
         accept(columns[c], cell, cell_line, c + 1);
         if (term == Term::row_end) {
