@@ -40,6 +40,8 @@ std::string_view to_string(ProcessStatus status) noexcept {
       return "completed";
     case ProcessStatus::failed:
       return "failed";
+    case ProcessStatus::interrupted:
+      return "interrupted";
   }
   return "unknown";
 }
@@ -221,7 +223,8 @@ class Reader {
 
 constexpr std::string_view kStorageTypeNames[] = {"inline", "reference"};
 constexpr std::string_view kPayloadKindNames[] = {"table", "json"};
-constexpr std::string_view kProcessStatusNames[] = {"running", "completed", "failed"};
+constexpr std::string_view kProcessStatusNames[] = {"running", "completed", "failed",
+                                                    "interrupted"};
 constexpr std::string_view kStageStatusNames[] = {"pending", "running", "completed", "failed"};
 
 json::string to_json_string(std::string_view s) {
@@ -300,7 +303,7 @@ StageInfo stage_from_reader(const Reader& r) {
 // ------------------------------------------------------------ RecordInfo
 
 json::object RecordInfo::to_json() const {
-  return json::object{
+  json::object out{
       {"id", to_json_string(id)},
       {"process_id", to_json_string(process_id)},
       {"stage_name", to_json_string(stage_name)},
@@ -317,6 +320,8 @@ json::object RecordInfo::to_json() const {
       {"schema", schema_to_json(schema)},
       {"row_count", row_count},
   };
+  if (!damage.empty()) out["damage"] = to_json_string(damage);
+  return out;
 }
 
 RecordInfo RecordInfo::from_json(const json::value& value, std::string_view where) {
@@ -338,6 +343,7 @@ RecordInfo RecordInfo::from_json(const json::value& value, std::string_view wher
   r.enumeration("kind", rec.kind, kPayloadKindNames, true);
   rec.schema = schema_from_json(r, "schema");
   r.int64("row_count", rec.row_count, false);
+  r.string("damage", rec.damage, false);
   return rec;
 }
 
@@ -376,7 +382,7 @@ json::object ProcessInfo::to_json() const {
   json::array stage_array;
   stage_array.reserve(stages.size());
   for (const auto& s : stages) stage_array.push_back(s.to_json());
-  return json::object{
+  json::object out{
       {"id", to_json_string(id)},
       {"name", to_json_string(name)},
       {"description", to_json_string(description)},
@@ -387,6 +393,14 @@ json::object ProcessInfo::to_json() const {
       {"decisions", decisions},
       {"stages", std::move(stage_array)},
   };
+  if (!host.empty() || pid != 0 || heartbeat_at != 0) {
+    out["runner"] = json::object{{"host", to_json_string(host)},
+                                 {"pid", pid},
+                                 {"pid_start", to_json_string(pid_start)},
+                                 {"heartbeat_at", heartbeat_at}};
+  }
+  if (!damage.empty()) out["damage"] = to_json_string(damage);
+  return out;
 }
 
 ProcessInfo ProcessInfo::from_json(const json::value& value, std::string_view where) {
@@ -407,6 +421,14 @@ ProcessInfo ProcessInfo::from_json(const json::value& value, std::string_view wh
       p.stages.push_back(stage_from_reader(item));
     }
   }
+  if (const json::value* v = r.get("runner", false)) {
+    Reader runner(*v, where, "runner.", "a runner");
+    runner.string("host", p.host, false);
+    runner.int64("pid", p.pid, false);
+    runner.string("pid_start", p.pid_start, false);
+    runner.int64("heartbeat_at", p.heartbeat_at, false);
+  }
+  r.string("damage", p.damage, false);
   return p;
 }
 

@@ -108,16 +108,23 @@ BOOST_AUTO_TEST_CASE(memory_backend_rejects_unknown_settings) {
       ErrorCode::config, {"backends.mem.size"});
 }
 
+// "ABI 2.0"
+std::string abi(std::uint32_t major, std::uint32_t minor) {
+  return "ABI " + std::to_string(major) + "." + std::to_string(minor);
+}
+
 BOOST_AUTO_TEST_CASE(refuses_a_plugin_built_for_another_abi_major) {
   PluginHost host;
   expect_error([&] { host.inspect(fixture("wrong_major")); }, ErrorCode::plugin,
-               {fixture("wrong_major").string(), "ABI 2.0", "expected ABI major 1"});
+               {fixture("wrong_major").string(), abi(bdp::kSdkAbiMajor + 1, bdp::kSdkAbiMinor),
+                "expected ABI major " + std::to_string(bdp::kSdkAbiMajor)});
 }
 
 BOOST_AUTO_TEST_CASE(refuses_a_plugin_built_for_a_newer_abi_minor) {
   PluginHost host;
   expect_error([&] { host.inspect(fixture("newer_minor")); }, ErrorCode::plugin,
-               {fixture("newer_minor").string(), "ABI 1.1", "newer than this host's 1.0"});
+               {fixture("newer_minor").string(), abi(bdp::kSdkAbiMajor, bdp::kSdkAbiMinor + 1),
+                "newer than this host's " + abi(bdp::kSdkAbiMajor, bdp::kSdkAbiMinor).substr(4)});
 }
 
 BOOST_AUTO_TEST_CASE(accepts_a_plugin_built_for_its_own_abi_major_and_minor) {

@@ -29,7 +29,7 @@ namespace bdp {
 class Backend;
 class Processor;
 
-inline constexpr std::uint32_t kSdkAbiMajor = 1;
+inline constexpr std::uint32_t kSdkAbiMajor = 2;
 inline constexpr std::uint32_t kSdkAbiMinor = 0;
 
 #define BDP_DETAIL_STR2(x) #x
@@ -72,11 +72,11 @@ struct PluginDescriptor {
   std::uint32_t struct_size;  // sizeof(PluginDescriptor) in the plugin's SDK
   // ABI 1.0:
   PluginKind kind;
-  const char* name;         // "csv": the library file is bdp_<name> (libbdp_csv.so)
-  const char* version;      // the plugin's own version, "1.2.0"
-  const char* description;  // one line
-  const char* compiler;     // BDP_COMPILER_ID of the plugin's build
-  const char* stdlib;       // BDP_STDLIB_ID of the plugin's build
+  const char* name;               // "csv": the library file is bdp_<name> (libbdp_csv.so)
+  const char* version;            // the plugin's own version, "1.2.0"
+  const char* description;        // one line
+  const char* compiler;           // BDP_COMPILER_ID of the plugin's build
+  const char* stdlib;             // BDP_STDLIB_ID of the plugin's build
   const char* const* processors;  // processor plugins: names, null-terminated; else nullptr
 };
 
@@ -90,6 +90,13 @@ struct CreateRequest {
   const boost::json::object* config;
   // Folder that relative paths in `config` are resolved against.
   std::filesystem::path base_dir;
+  // Backends only: open an existing store for reading. The backend creates
+  // nothing (no folder, file, schema, lock file) and writes nothing; a store
+  // that does not exist is bdp::Error(not_found) "no store at LOCATION", and
+  // store(), remove(), save_process() and remove_process() throw
+  // bdp::Error(invalid_argument). It must work on files the user cannot
+  // write (a read-only copy, another user's store).
+  bool read_only = false;
 };
 
 // What the factory hands back: exactly one of backend/processor on success,

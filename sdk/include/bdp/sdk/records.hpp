@@ -46,6 +46,12 @@ struct BDP_SDK_API RecordInfo {
   PayloadKind kind = PayloadKind::table;
   Schema schema;               // columns, for tables
   std::int64_t row_count = 0;  // rows, for tables
+  // Why this record cannot be trusted, when its backend found it damaged
+  // while listing (a sidecar or row that does not parse, say); empty for a
+  // sound record. A damaged record is listed with what could be read of it
+  // so that one bad entry never hides the others; retrieving it throws
+  // bdp::Error(corrupt).
+  std::string damage;
 
   // Canonical JSON form (used by sidecar files, the CLI's --json, exports).
   boost::json::object to_json() const;
@@ -72,10 +78,13 @@ struct BDP_SDK_API Query {
   void order_and_limit(std::vector<RecordInfo>& records) const;
 };
 
-enum class ProcessStatus : std::uint8_t { running = 0, completed = 1, failed = 2 };
+// `interrupted` is never saved by a running process: the core reports a
+// `running` record as interrupted once the program that ran it is gone (see
+// ProcessInfo's runner fields).
+enum class ProcessStatus : std::uint8_t { running = 0, completed = 1, failed = 2, interrupted = 3 };
 enum class StageStatus : std::uint8_t { pending = 0, running = 1, completed = 2, failed = 3 };
 
-// "running", "completed", "failed" / "pending", "running", ...
+// "running", "completed", "failed", "interrupted" / "pending", "running", ...
 BDP_SDK_API std::string_view to_string(ProcessStatus status) noexcept;
 BDP_SDK_API std::string_view to_string(StageStatus status) noexcept;
 
@@ -110,6 +119,19 @@ struct BDP_SDK_API ProcessInfo {
   boost::json::object config;     // the resolved configuration snapshot
   boost::json::object decisions;  // process-level decisions (runtime overrides)
   std::vector<StageInfo> stages;
+  // Who runs it, so that a run whose program died can be told from one that
+  // is still going: the host name, the operating-system process id, an
+  // identity of that OS process that a reused pid does not share (on Linux
+  // the boot id and the process's start time), and when the record was
+  // last saved (µs). Empty / 0 when unknown (records written before ABI 2).
+  std::string host;
+  std::int64_t pid = 0;
+  std::string pid_start;
+  std::int64_t heartbeat_at = 0;
+  // Why this process record cannot be trusted, when its backend found it
+  // damaged; empty for a sound record. A damaged record carries its id and
+  // what else could be read, so listings show it marked instead of failing.
+  std::string damage;
 
   boost::json::object to_json() const;
   static ProcessInfo from_json(const boost::json::value& json, std::string_view where);
