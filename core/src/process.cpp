@@ -1,8 +1,12 @@
 #include <bdp/process.hpp>
 
+#include <bdp/runner.hpp>
+
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/names.hpp>
 #include <bdp/sdk/time.hpp>
+
+#include "log.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -35,12 +39,25 @@ std::string storage_message(const StageInfo& info, const StageStorage& storage) 
 
 }  // namespace
 
-ProcessStageHandler::ProcessStageHandler(BaseDataContainer& container) : container_(container) {}
+ProcessStageHandler::ProcessStageHandler(BaseDataContainer& container)
+    : container_(container), heartbeat_interval_(kHeartbeatInterval) {}
 
-const std::string& ProcessStageHandler::initialize_process(std::string name,
-                                                           std::string description,
-                                                           boost::json::object config,
-                                                           boost::json::object decisions) {
+ProcessStageHandler::~ProcessStageHandler() {
+  stop_heartbeat();
+}
+
+std::string ProcessStageHandler::initialize_process(std::string name, std::string description,
+                                                    boost::json::object config,
+                                                    boost::json::object decisions) {
+  {
+    // The heartbeat thread of a finished process has ended or is ending.
+    std::thread finished;
+    {
+      std::lock_guard lock(mutex_);
+      if (!running_) finished = std::move(heartbeat_);
+    }
+    if (finished.joinable()) finished.join();
+  }
   std::lock_guard lock(mutex_);
   if (running_) {
     throw Error(ErrorCode::invalid_argument,
@@ -59,7 +76,44 @@ const std::string& ProcessStageHandler::initialize_process(std::string name,
   process_ = std::move(process);
   running_ = true;
   save_locked();
+  if (!heartbeat_.joinable()) heartbeat_ = std::thread([this] { heartbeat_loop(); });
   return process_.id;
+}
+
+void ProcessStageHandler::heartbeat_loop() {
+  std::unique_lock lock(mutex_);
+  while (running_) {
+    const auto interval = heartbeat_interval_;
+    if (heartbeat_wake_.wait_for(lock, interval, [&] { return !running_; })) break;
+    if (interval != heartbeat_interval_) continue;  // changed while waiting: wait anew
+    try {
+      save_locked();
+    } catch (const std::exception& e) {
+      // The next save (a stage change, the next beat) tries again; a run
+      // whose beats keep failing is judged by its last saved heartbeat.
+      detail::logger("bdp.core")
+          ->warn("process {}: could not renew its heartbeat: {}", process_.id, e.what());
+    }
+  }
+}
+
+void ProcessStageHandler::stop_heartbeat() {
+  std::thread beat;
+  {
+    std::lock_guard lock(mutex_);
+    running_ = false;
+    beat = std::move(heartbeat_);
+  }
+  heartbeat_wake_.notify_all();
+  if (beat.joinable()) beat.join();
+}
+
+void ProcessStageHandler::set_heartbeat_interval(std::chrono::milliseconds interval) {
+  {
+    std::lock_guard lock(mutex_);
+    heartbeat_interval_ = std::max(interval, std::chrono::milliseconds(1));
+  }
+  heartbeat_wake_.notify_all();
 }
 
 void ProcessStageHandler::require_process_locked() const {
@@ -82,6 +136,7 @@ StageInfo& ProcessStageHandler::stage_locked(std::string_view stage) {
 }
 
 void ProcessStageHandler::save_locked() {
+  stamp_runner(process_, now_micros());
   container_.save_process(process_);
 }
 
@@ -268,6 +323,7 @@ void ProcessStageHandler::finish_process(bool failed) {
   process_.status = any_failed ? ProcessStatus::failed : ProcessStatus::completed;
   process_.finished_at = now_micros();
   running_ = false;
+  heartbeat_wake_.notify_all();
   save_locked();
 }
 

@@ -14,6 +14,10 @@
 //   ...
 //   handler.finish_process();
 //
+// While a process runs, its record carries who runs it (host, pid) and a
+// heartbeat renewed every kHeartbeatInterval by a background thread (see
+// runner.hpp), so that a run whose program was killed shows as interrupted.
+//
 // Thread-safety: all methods may be called from several threads at once.
 #pragma once
 
@@ -25,10 +29,13 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace bdp {
@@ -40,13 +47,19 @@ class BDP_CORE_API ProcessStageHandler {
 
   // The handler stores through `container`, which must outlive it.
   explicit ProcessStageHandler(BaseDataContainer& container);
+  // Stops the heartbeat. A process still running stays `running` in its
+  // record; once this program is gone, it reads as `interrupted`.
+  ~ProcessStageHandler();
+  ProcessStageHandler(const ProcessStageHandler&) = delete;
+  ProcessStageHandler& operator=(const ProcessStageHandler&) = delete;
 
   // Starts a new process called `name` (a new id: "<UTC time>-<random>"),
-  // makes it the container's current process and saves its record. Throws
-  // bdp::Error(invalid_argument) if a process is already running.
-  const std::string& initialize_process(std::string name, std::string description = {},
-                                        boost::json::object config = {},
-                                        boost::json::object decisions = {});
+  // makes it the container's current process, saves its record and starts
+  // the heartbeat. Returns the id. Throws bdp::Error(invalid_argument) if a
+  // process is already running.
+  std::string initialize_process(std::string name, std::string description = {},
+                                 boost::json::object config = {},
+                                 boost::json::object decisions = {});
 
   // Marks `stage` running. Stages are created on first mention. Throws
   // bdp::Error(invalid_argument) for an invalid stage name or when no process
@@ -93,7 +106,13 @@ class BDP_CORE_API ProcessStageHandler {
 
   void set_progress_listener(ProgressListener listener);
 
+  // How often the heartbeat renews the process record while it runs
+  // (default kHeartbeatInterval); takes effect at the next renewal.
+  void set_heartbeat_interval(std::chrono::milliseconds interval);
+
  private:
+  void heartbeat_loop();
+  void stop_heartbeat();
   StageInfo& stage_locked(std::string_view stage);
   void require_process_locked() const;
   void save_locked();
@@ -104,6 +123,10 @@ class BDP_CORE_API ProcessStageHandler {
   ProcessInfo process_;
   bool running_ = false;
   ProgressListener listener_;
+
+  std::chrono::milliseconds heartbeat_interval_;
+  std::condition_variable heartbeat_wake_;  // the process ended, or the interval changed
+  std::thread heartbeat_;
 };
 
 }  // namespace bdp
