@@ -1,6 +1,7 @@
 #include <bdp/container.hpp>
 
 #include <bdp/plugin_host.hpp>
+#include <bdp/runner.hpp>
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/names.hpp>
 #include <bdp/sdk/time.hpp>
@@ -173,6 +174,11 @@ StagePlan DataContainer::plan_for(std::string_view stage_name) const {
                  (selected.empty() ||
                   std::find(selected.begin(), selected.end(), stage_name) != selected.end());
   return plan;
+}
+
+std::string DataContainer::process_id() const {
+  std::lock_guard lock(mutex_);
+  return process_id_;
 }
 
 void DataContainer::set_process(std::string process_id) {
@@ -422,8 +428,13 @@ void DataContainer::enqueue(std::unique_ptr<Job> job) {
   queue_bytes_ += job->bytes;
   queue_peak_bytes_ = std::max(queue_peak_bytes_, queue_bytes_);
   queue_.push_back(std::move(job));
-  if (!writer_.joinable()) {
-    stop_ = false;
+  // A writer that is still in writer_loop takes the job, even one asked to
+  // stop: it ends only once the queue is empty. Else start one.
+  if (!writer_running_) {
+    // A previous writer has left writer_loop (it cleared writer_running_
+    // under this lock and takes it no more), so joining it here is quick.
+    if (writer_.joinable()) writer_.join();
+    writer_running_ = true;
     writer_ = std::thread([this] { writer_loop(); });
   }
   writer_wake_.notify_one();
@@ -433,7 +444,10 @@ void DataContainer::writer_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
     writer_wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything is written
+    if (queue_.empty()) {  // stopping, and everything is written
+      writer_running_ = false;
+      return;
+    }
     std::unique_ptr<Job> job = std::move(queue_.front());
     queue_.pop_front();
     writing_ = true;
@@ -477,13 +491,33 @@ void DataContainer::writer_loop() {
 }
 
 void DataContainer::stop_writer() {
+  std::lock_guard stopping(stop_mutex_);
+  std::thread writer;
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
+    writer = std::move(writer_);
   }
   writer_wake_.notify_all();
-  if (writer_.joinable()) writer_.join();
-  std::lock_guard lock(mutex_);
+  // A store racing this call either queued its job before the writer saw
+  // the queue empty (the writer writes it before it ends) or finds no writer
+  // running and starts a new one, which also ends once the queue is empty.
+  if (writer.joinable()) writer.join();
+  std::unique_lock lock(mutex_);
+  // A writer started while this one was stopping: wait for it to end too.
+  while (writer_running_) {
+    writer = std::move(writer_);
+    lock.unlock();
+    writer_wake_.notify_all();
+    if (writer.joinable()) writer.join();
+    lock.lock();
+  }
+  if (writer_.joinable()) {
+    writer = std::move(writer_);
+    lock.unlock();
+    writer.join();
+    lock.lock();
+  }
   stop_ = false;
 }
 
@@ -677,8 +711,21 @@ CleanupReport DataContainer::cleanup_where(const Query& query, CleanupPolicy pol
     std::unique_lock lock(mutex_);
     wait_for_writer(lock);  // a pending write would bring a removed version back
   }
+  std::string current;
+  {
+    std::lock_guard lock(mutex_);
+    current = process_id_;
+  }
+  // Listed only when another process's records are up for removal.
+  std::optional<std::set<std::string, std::less<>>> in_use;
+  auto untouchable = [&](const std::string& process) {
+    if (process == current) return false;  // the caller's own process
+    if (!in_use) in_use = processes_in_use();
+    return in_use->count(process) != 0;
+  };
   for (Backend* backend : distinct_backends()) {
     auto records = backend->list(query);
+    std::erase_if(records, [&](const RecordInfo& r) { return untouchable(r.process_id); });
     // Newest version of each (process, stage, entity) in this backend.
     std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> newest;
     for (const auto& r : records) {
@@ -739,6 +786,24 @@ CleanupReport DataContainer::cleanup_stage(std::string_view stage_name, CleanupP
   return cleanup_where(query, policy, dry_run);
 }
 
+std::set<std::string, std::less<>> DataContainer::processes_in_use() {
+  std::set<std::string, std::less<>> in_use;
+  for (const auto& process : list_processes()) {
+    if (process.status != ProcessStatus::running) continue;
+    in_use.insert(process.id);
+    // What a running process reads from other processes: the one it resumes
+    // from and the owners of the stages it reused.
+    auto add = [&](const boost::json::object& decisions, std::string_view key) {
+      if (const auto* v = decisions.if_contains(key); v && v->is_string()) {
+        in_use.emplace(v->get_string());
+      }
+    };
+    add(process.decisions, "resumed_from");
+    for (const auto& stage : process.stages) add(stage.decisions, "reused_from");
+  }
+  return in_use;
+}
+
 CleanupReport DataContainer::retain(const RetentionRule& rule, bool dry_run) {
   CleanupReport report;
   report.dry_run = dry_run;
@@ -753,6 +818,7 @@ CleanupReport DataContainer::retain(const RetentionRule& rule, bool dry_run) {
     wait_for_writer(lock);
   }
   std::set<std::string> removed_processes;
+  const auto in_use = processes_in_use();
   for (Backend* backend : distinct_backends()) {
     // The processes the rule covers, newest first; the ones it retires.
     std::set<std::string> covered;
@@ -760,6 +826,11 @@ CleanupReport DataContainer::retain(const RetentionRule& rule, bool dry_run) {
     std::uint64_t kept = 0;
     for (const auto& process : backend->list_processes()) {
       if (!rule.process_name.empty() && process.name != rule.process_name) continue;
+      if (in_use.count(process.id)) {
+        // Running, or read by a running process: kept and counted as kept.
+        ++kept;
+        continue;
+      }
       covered.insert(process.id);
       if (process.id == rule.protect_process) {
         ++kept;
@@ -803,6 +874,41 @@ CleanupReport DataContainer::retain(const RetentionRule& rule, bool dry_run) {
     }
   }
   report.removed_processes.assign(removed_processes.begin(), removed_processes.end());
+  return report;
+}
+
+CleanupReport DataContainer::remove_orphans(bool dry_run) {
+  CleanupReport report;
+  report.dry_run = dry_run;
+  std::lock_guard budget(budget_mutex_);
+  {
+    std::unique_lock lock(mutex_);
+    wait_for_writer(lock);
+  }
+  // Records first, processes second: a run saves its process record before
+  // its first record, so a record listed here whose process is missing from
+  // the later process listing has none.
+  std::vector<std::pair<RecordInfo, Backend*>> records;
+  for (Backend* backend : distinct_backends()) {
+    for (auto& record : backend->list(Query{})) records.emplace_back(std::move(record), backend);
+  }
+  std::set<std::string, std::less<>> known;
+  for (const auto& process : list_processes()) known.insert(process.id);
+  {
+    std::lock_guard lock(mutex_);
+    if (!process_id_.empty()) known.insert(process_id_);
+  }
+  for (auto& [record, backend] : records) {
+    if (known.count(record.process_id)) continue;
+    record.backend = name_of(backend);
+    if (!dry_run) {
+      backend->remove(record);
+      std::lock_guard lock(mutex_);
+      forget_locked(record, backend);
+    }
+    report.bytes += static_cast<std::uint64_t>(record.size_bytes);
+    report.removed.push_back(std::move(record));
+  }
   return report;
 }
 
@@ -937,7 +1043,11 @@ std::vector<ProcessInfo> DataContainer::list_processes() {
     }
   }
   std::vector<ProcessInfo> out;
-  for (auto& [id, process] : by_id) out.push_back(std::move(process));
+  const std::int64_t now = now_micros();
+  for (auto& [id, process] : by_id) {
+    process.status = effective_status(process, now);
+    out.push_back(std::move(process));
+  }
   std::sort(out.begin(), out.end(), [](const ProcessInfo& a, const ProcessInfo& b) {
     return a.started_at != b.started_at ? a.started_at > b.started_at : a.id > b.id;
   });

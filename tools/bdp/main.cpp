@@ -169,7 +169,7 @@ int cmd_run(const RunArgs& args) {
     display.stage_ended();
     // Nothing ran when the run was refused before its process started
     // (e.g. a resume from a process that is not stored).
-    const std::string& current = service->container().process_id();
+    const std::string current = service->container().process_id();
     if (current.empty()) {
       std::cerr << "bdp: " << e.what() << '\n';
       return e.code() == bdp::ErrorCode::invalid_argument ? kExitUsage : kExitRuntime;
@@ -238,6 +238,9 @@ int cmd_cleanup(const std::string& config_file, const CleanupArgs& args) {
     for (auto& r : more.removed) report.removed.push_back(std::move(r));
     report.bytes += more.bytes;
     report.removed_processes = std::move(more.removed_processes);
+    bdp::CleanupReport orphans = stores.container->remove_orphans(args.dry_run);
+    for (auto& r : orphans.removed) report.removed.push_back(std::move(r));
+    report.bytes += orphans.bytes;
   }
   if (args.json) {
     boost::json::object out;

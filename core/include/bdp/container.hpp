@@ -38,6 +38,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -92,7 +93,7 @@ class BDP_CORE_API BaseDataContainer {
   // The process that stores go to and retrieves default to. Must be set
   // (validated as a name) before storing.
   virtual void set_process(std::string process_id) = 0;
-  virtual const std::string& process_id() const noexcept = 0;
+  virtual std::string process_id() const = 0;
 
   // Stores every entity of `data` as a new version under the current
   // process and `stage_name`, with `metadata`. Returns one record per
@@ -131,7 +132,8 @@ class BDP_CORE_API BaseDataContainer {
 
   virtual ContainerStats stats() = 0;
 
-  // Process records, kept with the data.
+  // Process records, kept with the data. list_processes() reports a
+  // `running` record whose program is gone as `interrupted` (runner.hpp).
   virtual void save_process(const ProcessInfo& process) = 0;
   virtual std::vector<ProcessInfo> list_processes() = 0;
 };
@@ -145,7 +147,9 @@ struct RetentionRule {
   std::vector<std::string> except_stages;
   std::uint64_t keep_last_processes = 0;  // 0 = no count limit
   std::int64_t max_age_seconds = 0;       // 0 = no age limit
-  // Never touched (the process being finalised).
+  // Never touched (the process being finalised). Processes that are still
+  // running, and the processes they resume from or reuse stages of, are
+  // never touched either, by any rule.
   std::string protect_process;
 };
 
@@ -179,7 +183,7 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   const StorageStrategy& strategy() const noexcept { return strategy_; }
 
   void set_process(std::string process_id) override;
-  const std::string& process_id() const noexcept override { return process_id_; }
+  std::string process_id() const override;
   std::vector<RecordInfo> store_stage_data(std::string_view stage_name, const StageOutput& data,
                                            const boost::json::object& metadata = {}) override;
   StageOutput retrieve_stage_data(
@@ -212,11 +216,18 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
                               bool dry_run = false);
   // Applies `policy` to every record matching `query`, in every backend:
   // keep_latest keeps the newest version per (process, stage, entity).
+  // Records of other processes that are still running, or that a running
+  // process reads (resumed from, reused stages of), are never removed.
   CleanupReport cleanup_where(const Query& query, CleanupPolicy policy, bool dry_run = false);
   // Applies `rule` in every backend. Removes the records it selects and,
   // when the rule covers every stage, the process records of the processes
   // it retires once none of their records remain.
   CleanupReport retain(const RetentionRule& rule, bool dry_run = false);
+  // Removes, in every backend, the records whose process has no process
+  // record anywhere (left by a run killed while its record was being
+  // removed, or by a backend that keeps placeholder rows), except those of
+  // the current process. Reported like retain().
+  CleanupReport remove_orphans(bool dry_run = false);
 
   // The failed background writes so far (one line each), forgotten by this
   // call: after it, stores and flush() no longer throw for them.
@@ -250,6 +261,9 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   void enqueue(std::unique_ptr<Job> job);
   void writer_loop();
   void stop_writer();
+  // The processes no cleanup may touch: those still running and those whose
+  // records a running process uses (resumed from, reused stages of).
+  std::set<std::string, std::less<>> processes_in_use();
 
   StorageStrategy strategy_;
   std::shared_ptr<Backend> memory_;
@@ -281,9 +295,11 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   std::deque<std::unique_ptr<Job>> queue_;
   std::uint64_t queue_bytes_ = 0;
   std::uint64_t queue_peak_bytes_ = 0;
-  bool writing_ = false;  // the writer is inside a backend call
-  bool stop_ = false;
-  std::thread writer_;
+  bool writing_ = false;         // the writer is inside a backend call
+  bool stop_ = false;            // the writer is asked to end once the queue is empty
+  bool writer_running_ = false;  // a writer thread is in writer_loop (it clears this on exit)
+  std::thread writer_;           // the last writer started; joined by stop_writer or enqueue
+  std::mutex stop_mutex_;        // one stop_writer at a time
   std::uint64_t background_writes_ = 0;
   double background_write_ms_ = 0.0;
   std::vector<std::string> failures_;  // failed background writes, in order
