@@ -331,7 +331,9 @@ void killed_writer_leaves_nothing(MakeDatabase make) {
   auto db = make();
   const auto marker = db->dir().path() / "paused";
   const pid_t pid = spawn([&db, &marker] {
-    bdp::PluginHost host;
+    // The copy of the plugin with its test hook compiled in (the installed
+    // one has none).
+    bdp::PluginHost host({BDP_TEST_HOOK_PLUGIN_DIR});
     auto backend = db->open(host, 0);  // every table by reference
     store(*backend, bdp::Payload(numbers_table(50)), "p1", "first");
     ::setenv("BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT", marker.c_str(), 1);
@@ -574,6 +576,18 @@ BOOST_AUTO_TEST_CASE(sqlite_synchronous_full_is_applied) {
                                      dir.path());
   auto r = store(*backend, bdp::Payload(numbers_table(3)));
   BOOST_TEST(backend->retrieve(r).table()->num_rows() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(the_plugin_built_for_use_has_no_test_hook) {
+  auto contains = [](const std::filesystem::path& file, std::string_view text) {
+    return bdp::test::read_file(file).find(text) != std::string::npos;
+  };
+  const std::string hook = "BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT";
+  const auto shipped = bdp::PluginHost::default_plugin_dir() / "libbdp_soci.so";
+  const auto test_copy = std::filesystem::path(BDP_TEST_HOOK_PLUGIN_DIR) / "libbdp_soci.so";
+  BOOST_REQUIRE(std::filesystem::exists(shipped));
+  BOOST_TEST(!contains(shipped, hook));
+  BOOST_TEST(contains(test_copy, hook));  // the check above can see it when it is there
 }
 
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_database_is_a_one_line_error) {
