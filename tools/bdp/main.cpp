@@ -337,6 +337,9 @@ void print_plugin(const bdp::PluginInfo& p) {
             << "sdk abi:     " << p.abi_major << '.' << p.abi_minor << '\n'
             << "compiler:    " << p.compiler << '\n'
             << "stdlib:      " << p.stdlib << '\n'
+            << "boost:       " << p.boost_version / 100000 << '.' << p.boost_version / 100 % 1000
+            << '.' << p.boost_version % 100 << '\n'
+            << "cxx11 abi:   " << p.cxx11_abi << '\n'
             << "file:        " << p.file.string() << '\n';
   if (!p.processors.empty()) {
     std::cout << "processors: ";
@@ -354,6 +357,8 @@ boost::json::object plugin_json(const bdp::PluginInfo& p) {
   o["abi"] = std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor);
   o["compiler"] = p.compiler;
   o["stdlib"] = p.stdlib;
+  o["boost_version"] = p.boost_version;
+  o["cxx11_abi"] = p.cxx11_abi;
   o["file"] = p.file.string();
   boost::json::array procs;
   for (const auto& n : p.processors) procs.emplace_back(n);

@@ -41,6 +41,8 @@ struct PluginInfo {
   std::string stdlib;
   std::uint32_t abi_major = 0;
   std::uint32_t abi_minor = 0;
+  std::uint32_t boost_version = 0;  // BOOST_VERSION, 108100 for 1.81.0
+  std::uint32_t cxx11_abi = 0;      // BDP_CXX11_ABI_ID
   std::vector<std::string> processors;
 };
 
@@ -64,7 +66,9 @@ class BDP_CORE_API PluginHost {
 
   // Every plugin library in the search folders, the first of each name
   // winning. Libraries that are refused are skipped; their messages are
-  // appended to `problems` when given.
+  // appended to `problems` when given. The folders are scanned once per
+  // host, on the first call; later calls (and create_processor) reuse what
+  // it found.
   std::vector<PluginInfo> discover(std::vector<std::string>* problems = nullptr);
 
   // Finds and checks the plugin `plugin` of kind `kind`. Throws
@@ -87,6 +91,8 @@ class BDP_CORE_API PluginHost {
   std::vector<std::string> processor_names();
 
  private:
+  std::vector<PluginInfo> scan(std::vector<std::string>& problems);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -12,11 +12,13 @@
 #pragma once
 
 #include <bdp/sdk/payload.hpp>
+#include <bdp/sdk/plugin_abi.hpp>
 #include <bdp/sdk/records.hpp>
 
 #include <boost/config.hpp>
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,13 @@ struct StoreRequest {
 class BOOST_SYMBOL_VISIBLE Backend {
  public:
   virtual ~Backend();
+
+  // The SDK ABI minor this object's plugin was built for. It is set where
+  // the object is constructed, inside the plugin, so the host knows which
+  // virtual functions the object's vtable has: one appended to this class
+  // in minor N is called only on objects whose sdk_abi_minor() >= N (see
+  // docs/sdk.md, "ABI policy").
+  std::uint32_t sdk_abi_minor() const noexcept { return sdk_abi_minor_; }
 
   // Where this backend keeps data, for people: "memory", a directory, a
   // connection string with any password redacted.
@@ -68,6 +77,9 @@ class BOOST_SYMBOL_VISIBLE Backend {
   virtual void remove_process(std::string_view process_id) = 0;
 
   virtual BackendStats stats() = 0;
+
+ private:
+  std::uint32_t sdk_abi_minor_ = kSdkAbiMinor;
 };
 
 }  // namespace bdp
