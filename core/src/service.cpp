@@ -3,6 +3,7 @@
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/names.hpp>
 #include <bdp/sdk/processor.hpp>
+#include <bdp/selectors.hpp>
 
 #include "log.hpp"
 
@@ -126,28 +127,17 @@ std::string Service::resolve_resume(const RunOptions& options, std::size_t& firs
                                                  *options.from_stage + "' (stages: " + names + ")");
   }
   first_stage = from->index;
-  std::string process = *options.resume_from;
+  // The selector grammar of ps, ls, show and diff; "latest" and "latest~N"
+  // count only the processes with this run's name.
   const std::string name = options.name.value_or(config_.project);
-  auto processes = container_->list_processes();
-  if (process == "latest") {
-    auto it = std::find_if(processes.begin(), processes.end(),
-                           [&](const ProcessInfo& p) { return p.name == name; });
-    if (it == processes.end()) {
-      throw Error(ErrorCode::not_found,
-                  "--resume-from latest: no stored process named '" + name + "' to resume from");
-    }
-    process = it->id;
-  } else {
-    validate_name("process id", process);
-    auto it = std::find_if(processes.begin(), processes.end(),
-                           [&](const ProcessInfo& p) { return p.id == process; });
-    if (it == processes.end()) {
-      throw Error(ErrorCode::not_found, "--resume-from: no stored process '" + process +
-                                            "' (only processes whose stages were persisted can "
-                                            "be resumed from)");
-    }
+  try {
+    return resolve_process(container_->list_processes(), *options.resume_from, name);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) throw;
+    throw Error(ErrorCode::not_found,
+                "--resume-from: " + std::string(e.what()) +
+                    " (only processes whose stages were persisted can be resumed from)");
   }
-  return process;
 }
 
 ProcessInfo Service::run(const RunOptions& options) {

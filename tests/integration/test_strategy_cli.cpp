@@ -275,6 +275,32 @@ BOOST_AUTO_TEST_CASE(resume_refuses_to_skip_a_stage_that_did_not_complete) {
   BOOST_TEST(rows_of(resumed, "cheap") > 0);
 }
 
+BOOST_AUTO_TEST_CASE(resume_from_takes_the_selectors_of_ps_ls_show_and_diff) {
+  TempDir dir;
+  const auto project = write_project(dir, pipeline(R"({"mode": "hybrid"})"));
+  auto first = run_ok(project, {"--set", "stages.cheap.params.value=500"});
+  auto second = run_ok(project, {"--set", "stages.cheap.params.value=100"});
+
+  // latest~1: the run before the newest one of this project.
+  auto back = run_ok(project, {"--resume-from", "latest~1", "--from-stage", "cols"});
+  BOOST_TEST(back.at("decisions").at("resumed_from").as_string() == id_of(first));
+  BOOST_TEST(rows_of(back, "cols") == rows_of(first, "cheap"));
+  // A unique id prefix.
+  const std::string id = id_of(second);
+  auto prefix =
+      run_ok(project, {"--resume-from", id.substr(0, id.size() - 2), "--from-stage", "cols"});
+  BOOST_TEST(prefix.at("decisions").at("resumed_from").as_string() == id);
+  // Beyond the stored runs: one line, exit 1, nothing started.
+  const std::size_t stored = listed_ids(project).size();
+  expect_one_line_error(
+      bdp_cli({"run", project.string(), "--resume-from", "latest~9", "--from-stage", "cols"}), 1,
+      {"latest~9", "only 4 stored processes named 'hy'"});
+  expect_one_line_error(
+      bdp_cli({"run", project.string(), "--resume-from", "latest~x", "--from-stage", "cols"}), 2,
+      {"latest~x", "latest~N"});
+  BOOST_TEST(listed_ids(project).size() == stored);
+}
+
 BOOST_AUTO_TEST_CASE(resume_from_latest_works_when_the_latest_run_was_itself_resumed) {
   // Iterating on the last stages: --resume-from latest, twice in a row.
   TempDir dir;

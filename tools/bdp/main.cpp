@@ -382,7 +382,8 @@ int main(int argc, char** argv) {
   std::optional<std::string> run_from_stage;
   auto* resume_opt =
       run->add_option("--resume-from", run_resume_from,
-                      "Reuse the stored stage results of this process (an id, or \"latest\")");
+                      "Reuse the stored stage results of this process (an id, id prefix, "
+                      "latest or latest~N)");
   auto* from_opt =
       run->add_option("--from-stage", run_from_stage, "The first stage to compute when resuming");
   resume_opt->needs(from_opt);
