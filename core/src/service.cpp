@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <new>
 #include <set>
 
 namespace bdp {
@@ -304,6 +305,18 @@ ProcessInfo Service::run(const RunOptions& options) {
       }
       if (!config_.file.empty()) metadata["config_file"] = config_.file.string();
       handler.complete_stage(stage.name, output, std::move(metadata));
+    } catch (const std::bad_alloc&) {
+      // The stage's data is gone with the stack that held it: there is
+      // memory again to record the failure.
+      const std::uint64_t budget = config_.strategy.max_memory_bytes;
+      fail_process(stage, ErrorCode::budget_exceeded,
+                   "out of memory while the stage ran (" +
+                       (budget ? "memory budget storage_strategy.max_memory_bytes = " +
+                                     std::to_string(budget) +
+                                     " bytes, which bounds stored results, not a stage's working "
+                                     "memory"
+                               : std::string("no memory budget is set")) +
+                       "): give it less data or more memory");
     } catch (const Error& e) {
       fail_process(stage, e.code(), e.what());
     } catch (const std::exception& e) {

@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -509,6 +510,10 @@ int main(int argc, char** argv) {
   } catch (const bdp::Error& e) {
     std::cerr << "bdp: " << e.what() << '\n';
     return e.code() == bdp::ErrorCode::config ? kExitUsage : kExitRuntime;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "bdp: out of memory: the system refused an allocation (free memory, or work on "
+                 "less data at once)\n";
+    return kExitRuntime;
   } catch (const std::exception& e) {
     std::cerr << "bdp: internal error: " << e.what() << '\n';
     return kExitRuntime;
