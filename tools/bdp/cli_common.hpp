@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bdp::cli {
@@ -49,8 +50,17 @@ std::string fixed(double value, int decimals);
 // epoch; "-" for 0.
 std::string short_time(std::int64_t micros);
 
+// `text` made safe to print to a terminal as (part of) one line: control
+// characters become escapes -- \n, \r, \t, \xNN for the other C0 bytes and
+// DEL, \u0080..\u009f for C1 characters -- and bytes that are not valid
+// UTF-8 become \xNN. Everything else, '\\' included, is kept as it is.
+// Every human-readable printer of stored names, values and messages goes
+// through it (print_table does); JSON output does not.
+std::string terminal_text(std::string_view text);
+
 // Prints `rows` under `header` to std::cout: left-aligned text columns,
-// right-aligned where `right_align` says so.
+// right-aligned where `right_align` says so. Every cell goes through
+// terminal_text; widths count characters, not bytes.
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows,
                  const std::vector<bool>& right_align);

@@ -68,8 +68,8 @@ std::string signed_text(double v) {
 }
 
 std::string process_line(const ProcessInfo& p) {
-  return p.id + " (" + p.name + ", " + to_string(p.status).data() + ", started " +
-         short_time(p.started_at) + ")";
+  return terminal_text(p.id + " (" + p.name + ", " + to_string(p.status).data() + ", started " +
+                       short_time(p.started_at) + ")");
 }
 
 std::string row_text(const Table& t, std::size_t row, const std::vector<std::string>& first) {
@@ -93,7 +93,7 @@ void print_rows(const char* what, const std::vector<RowCount>& rows, std::uint64
   if (rows.size() > examples) std::cout << ", first " << examples << " shown";
   std::cout << "):\n";
   for (std::size_t i = 0; i < rows.size() && i < examples; ++i) {
-    std::cout << "    " << row_text(t, rows[i].row, key);
+    std::cout << "    " << terminal_text(row_text(t, rows[i].row, key));
     if (rows[i].count > 1) std::cout << "  (x" << rows[i].count << ")";
     std::cout << '\n';
   }
@@ -119,21 +119,21 @@ void print_entity(const EntityDiff& e, std::size_t examples) {
   } else {
     std::string key;
     for (const auto& k : t.key) key += (key.empty() ? "" : ",") + k;
-    std::cout << "rows matched by key " << key << '\n';
+    std::cout << "rows matched by key " << terminal_text(key) << '\n';
   }
-  if (!t.note.empty()) std::cout << "  note: " << t.note << '\n';
+  if (!t.note.empty()) std::cout << "  note: " << terminal_text(t.note) << '\n';
   if (!t.schema_changes.empty()) {
     std::cout << "  schema:";
     for (const auto& c : t.schema_changes) {
       switch (c.kind) {
         case ColumnChange::Kind::added:
-          std::cout << " +" << c.column << " " << to_string(*c.type_b) << ";";
+          std::cout << " +" << terminal_text(c.column) << " " << to_string(*c.type_b) << ";";
           break;
         case ColumnChange::Kind::removed:
-          std::cout << " -" << c.column << " " << to_string(*c.type_a) << ";";
+          std::cout << " -" << terminal_text(c.column) << " " << to_string(*c.type_a) << ";";
           break;
         case ColumnChange::Kind::retyped:
-          std::cout << " ~" << c.column << " " << to_string(*c.type_a) << " -> "
+          std::cout << " ~" << terminal_text(c.column) << " " << to_string(*c.type_a) << " -> "
                     << to_string(*c.type_b) << ";";
           break;
       }
@@ -159,7 +159,7 @@ void print_entity(const EntityDiff& e, std::size_t examples) {
                    cell_text(t.a->column(name), r.row_a) + " -> " +
                    cell_text(t.b->column(name), r.row_b);
       }
-      std::cout << "    " << key << ": " << changes << '\n';
+      std::cout << "    " << terminal_text(key) << ": " << terminal_text(changes) << '\n';
     }
   }
   // Numeric columns whose summaries differ.

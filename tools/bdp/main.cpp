@@ -44,6 +44,7 @@ using bdp::cli::print_table;
 using bdp::cli::SetupError;
 using bdp::cli::storage_config;
 using bdp::cli::Stores;
+using bdp::cli::terminal_text;
 
 // Shows which stage is running, with elapsed time and last progress, on a
 // terminal's stderr while a stage takes longer than half a second.
@@ -118,7 +119,7 @@ void print_summary(const bdp::ProcessInfo& process) {
   double total_ms = process.finished_at > process.started_at
                         ? static_cast<double>(process.finished_at - process.started_at) / 1000.0
                         : 0.0;
-  std::cout << "process " << process.id << " (" << process.name
+  std::cout << "process " << process.id << " (" << terminal_text(process.name)
             << "): " << bdp::to_string(process.status) << " in " << fixed(total_ms, 1) << " ms\n\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : process.stages) {
@@ -131,7 +132,7 @@ void print_summary(const bdp::ProcessInfo& process) {
               {false, false, true, true, true, false, true, true});
   for (const auto& s : process.stages) {
     if (s.status == bdp::StageStatus::failed)
-      std::cout << "\n" << s.name << ": " << s.message << '\n';
+      std::cout << "\n" << s.name << ": " << terminal_text(s.message) << '\n';
   }
 }
 
