@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -254,6 +255,42 @@ BOOST_AUTO_TEST_CASE(bad_selectors_are_one_line_with_close_matches) {
   expect_only_error(runs.cli({"ls", "--since", "yesterday"}), 2, {"--since", "yesterday"});
   expect_only_error(runs.cli({"ls", "--where", "processor"}), 2, {"key=value"});
   expect_only_error(runs.cli({"ls", "--limit", "many"}), 2, {"--limit"});
+}
+
+BOOST_AUTO_TEST_CASE(negative_or_malformed_numeric_options_are_usage_errors_naming_the_option) {
+  TempDir dir;
+  const fs::path project = dir / "project.json";
+  bdp::test::write_file(project, R"({"project": "n",
+    "storage_strategy": {"mode": "persist", "backend": "sqlite"}, "stages": []})");
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", project.string()});
+    return bdp_cli(std::move(args));
+  };
+  // Every numeric option of every command: CLI11 alone would wrap -1 around
+  // to 2^64-1 and read 0x10 as 16 and 010 as 8.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
+      {"--limit", {"ps"}},
+      {"--limit", {"ls"}},
+      {"--head", {"show", "latest/gen"}},
+      {"--top", {"stats"}},
+      {"--examples", {"diff", "latest~1", "latest"}},
+      {"--keep-last", {"cleanup", "--dry-run"}},
+  };
+  for (const auto& [option, command] : commands) {
+    for (const std::string bad : {"-1", "-5", "0x10", "010.0", "+2", "1e3"}) {
+      BOOST_TEST_CONTEXT(command.front() << " " << option << " " << bad) {
+        auto args = command;
+        args.insert(args.end(), {option, bad});
+        expect_only_error(cli(args), 2, {option, "'" + bad + "' is not a whole number"});
+      }
+    }
+  }
+  // A limit of 0 would list nothing: refused too. --head 0 prints the
+  // metadata only and --keep-last 0 keeps every process: both allowed.
+  expect_only_error(cli({"ps", "--limit", "0"}), 2, {"--limit", "at least 1"});
+  expect_only_error(cli({"ls", "--limit", "0"}), 2, {"--limit", "at least 1"});
+  BOOST_TEST(cli({"ps", "--limit", "010"}).exit_code == 0);  // decimal: ten
+  BOOST_TEST(cli({"cleanup", "--dry-run", "--keep-last", "0"}).exit_code == 0);
 }
 
 namespace {

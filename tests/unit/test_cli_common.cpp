@@ -1,11 +1,15 @@
 // The CLI's shared helpers: terminal_text, which every human-readable
-// printer of stored text goes through.
+// printer of stored text goes through, and the whole_number option check.
 #include "cli_common.hpp"
 
+#include <CLI/CLI.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
+#include <vector>
 
 using bdp::cli::terminal_text;
 
@@ -15,6 +19,23 @@ std::string bytes(std::initializer_list<int> values) {
   std::string out;
   for (int v : values) out += static_cast<char>(v);
   return out;
+}
+
+// Parses `args` (after the program name) with one `--n` option checked by
+// whole_number(min); the error message, or "" when it parsed.
+std::string parse_error(const std::vector<std::string>& args, std::uint64_t min,
+                        std::optional<std::uint64_t>* value = nullptr) {
+  CLI::App app;
+  std::optional<std::uint64_t> n;
+  bdp::cli::whole_number(app.add_option("--n", n), min);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return e.what();
+  }
+  if (value) *value = n;
+  return {};
 }
 
 }  // namespace
@@ -64,6 +85,28 @@ BOOST_AUTO_TEST_CASE(terminal_text_output_is_safe_and_stable) {
     }
     BOOST_TEST(terminal_text(once) == once, "byte " << b);
   }
+}
+
+BOOST_AUTO_TEST_CASE(whole_number_accepts_decimal_digits_only) {
+  std::optional<std::uint64_t> value;
+  BOOST_TEST(parse_error({"--n", "12"}, 0, &value) == "");
+  BOOST_TEST(value.value_or(0) == 12u);
+  BOOST_TEST(parse_error({"--n", "0"}, 0, &value) == "");
+  BOOST_TEST(value.value_or(1) == 0u);
+  for (const std::string bad : {"-1", "+3", "0x10", "1e3", "1.5", " 4", "", "abc"}) {
+    const std::string message = parse_error({"--n", bad}, 0);
+    BOOST_TEST(message.find("--n") != std::string::npos, bad << ": " << message);
+    BOOST_TEST(message.find("not a whole number") != std::string::npos, bad << ": " << message);
+  }
+  BOOST_TEST(parse_error({"--n", "99999999999999999999"}, 0).find("too large") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(whole_number_enforces_the_minimum) {
+  const std::string message = parse_error({"--n", "0"}, 1);
+  BOOST_TEST(message.find("--n") != std::string::npos, message);
+  BOOST_TEST(message.find("at least 1") != std::string::npos, message);
+  BOOST_TEST(parse_error({"--n", "1"}, 1) == "");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,7 +3,10 @@
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/time.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 
@@ -154,6 +157,28 @@ void print_table(const std::vector<std::string>& header,
   };
   line(head);
   for (const auto& row : body) line(row);
+}
+
+CLI::Option* whole_number(CLI::Option* option, std::uint64_t min) {
+  option->check(CLI::Validator(
+      [min](std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const char* first = text.data();
+        const char* last = text.data() + text.size();
+        auto [end, ec] = std::from_chars(first, last, value);
+        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        });
+        if (digits && ec == std::errc::result_out_of_range) return "'" + text + "' is too large";
+        if (!digits || ec != std::errc() || end != last) {
+          return "'" + terminal_text(text) + "' is not a whole number (" +
+                 (min == 0 ? std::string("0 or more") : "at least " + std::to_string(min)) + ")";
+        }
+        if (value < min) return "must be at least " + std::to_string(min) + ", got " + text;
+        return {};
+      },
+      "N"));
+  return option;
 }
 
 Config load_config(const std::string& file, const std::vector<std::string>& sets) {

@@ -16,6 +16,10 @@
 #include <string_view>
 #include <vector>
 
+namespace CLI {
+class Option;
+}
+
 namespace bdp::cli {
 
 inline constexpr int kExitOk = 0;
@@ -64,6 +68,11 @@ std::string terminal_text(std::string_view text);
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows,
                  const std::vector<bool>& right_align);
+
+// Makes `option` accept only a whole number written in decimal digits
+// ("12"; not "-1", "+3", "0x10" or "1e3") of at least `min`: anything else
+// is a usage error naming the option. Returns `option`.
+CLI::Option* whole_number(CLI::Option* option, std::uint64_t min = 0);
 
 // The resolved configuration of `file` with the runtime overrides `sets`;
 // warnings go to stderr. Throws SetupError for a bad file.

@@ -370,7 +370,8 @@ DiffCommands::DiffCommands(CLI::App& app) {
   diff_->add_option("--stage", diff_args_.stage, "Compare this stage only");
   diff_->add_option("--key", diff_args_.key,
                     "Key columns, comma-separated: match rows by key and report changed cells");
-  diff_->add_option("--examples", diff_args_.examples, "Example rows per kind (default 5)");
+  whole_number(
+      diff_->add_option("--examples", diff_args_.examples, "Example rows per kind (default 5)"));
   diff_->add_option("--changes-csv", diff_args_.changes_csv,
                     "Write every differing row to this CSV file");
   diff_->add_flag("--exit-code", diff_args_.exit_code,

@@ -355,7 +355,7 @@ int cmd_stats(const std::string& config_file, const StatsArgs& args) {
 HistoryCommands::HistoryCommands(CLI::App& app) {
   ps_ = app.add_subcommand("ps", "List the stored processes, newest first");
   ps_->add_option("--name", ps_args_.name, "Only processes with this name");
-  ps_->add_option("--limit", ps_args_.limit, "At most N processes");
+  whole_number(ps_->add_option("--limit", ps_args_.limit, "At most N processes"), 1);
   ps_->add_flag("--json", ps_args_.json, "Print as JSON");
 
   ls_ = app.add_subcommand("ls", "List stored records, newest first");
@@ -368,18 +368,20 @@ HistoryCommands::HistoryCommands(CLI::App& app) {
   ls_->add_option("--until", ls_args_.until, "Created before: ISO 8601 time, or an age");
   ls_->add_option("--where", ls_args_.where,
                   "Metadata key=value, the value JSON or text (repeatable)");
-  ls_->add_option("--limit", ls_args_.limit, "At most N records");
+  whole_number(ls_->add_option("--limit", ls_args_.limit, "At most N records"), 1);
   ls_->add_flag("--oldest-first", ls_args_.oldest_first, "Oldest records first");
   ls_->add_flag("--json", ls_args_.json, "Print as JSON");
 
   show_ = app.add_subcommand("show", "Show stored records and their first rows");
   show_->add_option("SELECTOR", show_args_.selector, "PROCESS/STAGE[/ENTITY][@vN], or a record id")
       ->required();
-  show_->add_option("--head", show_args_.head, "Rows of each table to print (default 10)");
+  whole_number(
+      show_->add_option("--head", show_args_.head, "Rows of each table to print (default 10)"));
   show_->add_flag("--json", show_args_.json, "Print as JSON");
 
   stats_ = app.add_subcommand("stats", "Space used per backend, process and stage; throughput");
-  stats_->add_option("--top", stats_args_.top, "Rows in the largest-consumer tables (default 10)");
+  whole_number(stats_->add_option("--top", stats_args_.top,
+                                  "Rows in the largest-consumer tables (default 10)"));
   stats_->add_flag("--json", stats_args_.json, "Print as JSON");
 }
 

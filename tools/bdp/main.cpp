@@ -398,8 +398,9 @@ int main(int argc, char** argv) {
       "cleanup", "Remove stored data by policy, process count and age (the config's by default)");
   CleanupArgs cleanup_args;
   cleanup->add_option("--policy", cleanup_args.policy, "keep_all, keep_latest or keep_none");
-  cleanup->add_option("--keep-last", cleanup_args.keep_last,
-                      "Keep the data of the newest N processes (of each name with --name)");
+  bdp::cli::whole_number(
+      cleanup->add_option("--keep-last", cleanup_args.keep_last,
+                          "Keep the data of the newest N processes (of each name with --name)"));
   cleanup->add_option("--max-age", cleanup_args.max_age, "Remove data older than this (e.g. 30d)");
   cleanup->add_option("--process", cleanup_args.process, "Apply the policy to this process only");
   cleanup->add_option("--name", cleanup_args.name,
