@@ -292,25 +292,49 @@ int cmd_export(const std::string& config_file, const ExportArgs& args) {
                                    {"bytes", f.bytes},
                                    {"checksum", f.checksum}});
     }
+    json::array failed;
+    for (const auto& f : report.failed) {
+      failed.push_back(json::object{{"stage", f.stage},
+                                    {"entity", f.entity},
+                                    {"version", f.version},
+                                    {"record_id", f.record_id},
+                                    {"backend", f.backend},
+                                    {"error", to_string(f.code)},
+                                    {"reason", f.reason}});
+    }
     std::cout << to_pretty_json(json::object{{"process", report.process_id},
                                              {"dir", report.dir.string()},
                                              {"format", to_string(format)},
                                              {"files", std::move(files)},
+                                             {"failed", std::move(failed)},
                                              {"bytes", report.bytes}})
               << '\n';
-    return kExitOk;
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& f : report.files) {
+      rows.push_back({f.stage, f.entity, f.file, std::to_string(f.rows),
+                      human_bytes(static_cast<std::int64_t>(f.bytes))});
+    }
+    print_table({"stage", "entity", "file", "rows", "bytes"}, rows,
+                {false, false, false, true, true});
+    std::cout << "exported " << report.files.size() << " files ("
+              << human_bytes(static_cast<std::int64_t>(report.bytes)) << ") of process "
+              << report.process_id << " to " << terminal_text(report.dir.string())
+              << " with manifest.json\n";
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& f : report.files) {
-    rows.push_back({f.stage, f.entity, f.file, std::to_string(f.rows),
-                    human_bytes(static_cast<std::int64_t>(f.bytes))});
+  if (report.failed.empty()) return kExitOk;
+  // Exported, but not all of it: say which records are missing and why.
+  for (const auto& f : report.failed) {
+    std::cerr << "bdp: export: " << f.stage << "/" << f.entity << "@v" << f.version << " (record "
+              << terminal_text(f.record_id) << " in " << f.backend
+              << ") not exported: " << terminal_text(f.reason) << '\n';
   }
-  print_table({"stage", "entity", "file", "rows", "bytes"}, rows,
-              {false, false, false, true, true});
-  std::cout << "exported " << report.files.size() << " files ("
-            << human_bytes(static_cast<std::int64_t>(report.bytes)) << ") of process "
-            << report.process_id << " to " << report.dir.string() << " with manifest.json\n";
-  return kExitOk;
+  std::cerr << "bdp: export: " << report.failed.size() << " of "
+            << report.failed.size() + report.files.size()
+            << " records could not be read; the others are in "
+            << terminal_text(report.dir.string()) << " (manifest.json lists the failed ones under "
+            << "\"failed\")\n";
+  return kExitRuntime;
 }
 
 int cmd_import(const std::string& config_file, const ImportArgs& args) {
