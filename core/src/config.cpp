@@ -35,11 +35,13 @@ constexpr std::string_view kCleanupPolicies = "keep_all, keep_latest, keep_none"
   throw Error(ErrorCode::config, message);
 }
 
-std::string in_quotes(std::string_view text) {
-  std::string out = "\"";
+// `text` with control characters (and, with `quote`, '"' and '\\') escaped,
+// so that a message stays one readable line whatever a key or value holds.
+std::string escaped(std::string_view text, bool quote) {
+  std::string out;
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+    if (quote && (c == '"' || c == '\\')) {
       out += '\\';
       out += c;
     } else if (u < 0x20 || u == 0x7f) {
@@ -51,8 +53,16 @@ std::string in_quotes(std::string_view text) {
       out += c;
     }
   }
-  out += '"';
   return out;
+}
+
+std::string in_quotes(std::string_view text) {
+  return "\"" + escaped(text, true) + "\"";
+}
+
+// A key (or key path) for a message: control characters escaped, no quotes.
+std::string printable_key(std::string_view key) {
+  return escaped(key, false);
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
@@ -414,7 +424,7 @@ class Validator {
  private:
   Where child(const Where& w, std::string_view key) const {
     Where c;
-    c.path = w.path.empty() ? std::string(key) : w.path + "." + std::string(key);
+    c.path = w.path.empty() ? printable_key(key) : w.path + "." + printable_key(key);
     c.node = w.node ? w.node->find(key) : nullptr;
     c.source = w.source;
     if (merged_ && c.node)
@@ -1015,7 +1025,8 @@ Config ConfigResolver::resolve() const {
         }
       }
       if (name.empty()) {
-        config_error(source + ": " + key + ": no stage named " + in_quotes(split_path(rest)[0]) +
+        config_error(source + ": " + printable_key(key) + ": no stage named " +
+                     in_quotes(split_path(rest)[0]) +
                      " (stages: " + (names.empty() ? std::string("none") : join(names)) + ")");
       }
       std::vector<std::string> sub =

@@ -324,6 +324,14 @@ BOOST_AUTO_TEST_CASE(duplicate_stage_name_exits_2_naming_the_stage) {
   expect_config_error(bdp_cli({"run", file.string()}), {file.string(), "stages[1].name", "gen"});
 }
 
+BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_key_is_shown_escaped_in_the_whole_error_line) {
+  TempDir dir;
+  auto file = write_project(dir, "nul.json",
+                            R"({"project": "x", "a\u0000b": 1, "stages": [)" + kGenerate + "]}");
+  expect_config_error(bdp_cli({"run", file.string()}),
+                      {file.string() + ": a\\x00b: unknown key (allowed: project, "});
+}
+
 BOOST_AUTO_TEST_CASE(unknown_processor_exits_2_listing_available_ones) {
   TempDir dir;
   auto file = write_project(

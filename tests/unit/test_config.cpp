@@ -431,6 +431,20 @@ BOOST_AUTO_TEST_CASE(unknown_keys_are_errors) {
       .error("stages.load.storage.persists");
 }
 
+BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_key_is_shown_escaped_and_the_message_is_whole) {
+  // what() is read as a C string: a raw NUL would end the message there.
+  auto message = Project(R"({"a\u0000b": 1})").error("a\\x00b");
+  CHECK_CONTAINS(message, "unknown key (allowed: ");
+  message = Project(R"({"storage_strategy": {"mo\u0000de\n": "memory"}})")
+                .error("storage_strategy.mo\\x00de\\x0a");
+  CHECK_CONTAINS(message, "unknown key");
+
+  auto resolver = make_resolver();
+  resolver.add_override(std::string("storage_strategy.x\0y=1", 22));
+  message = error_of([&] { resolver.resolve(); });
+  CHECK_CONTAINS(message, "--set: storage_strategy.x\\x00y: unknown key");
+}
+
 BOOST_AUTO_TEST_CASE(free_form_blocks_accept_any_key) {
   auto config = Project(R"({
       "backends": {"csv": {"plugin": "csv", "anything": {"goes": [1, 2]}}},
