@@ -324,6 +324,16 @@ BOOST_AUTO_TEST_CASE(duplicate_stage_name_exits_2_naming_the_stage) {
   expect_config_error(bdp_cli({"run", file.string()}), {file.string(), "stages[1].name", "gen"});
 }
 
+BOOST_AUTO_TEST_CASE(a_key_given_twice_exits_2_naming_the_key_path_and_both_lines) {
+  TempDir dir;
+  auto file = write_project(dir, "twice.json", R"({"project": "x", "stages": [
+    {"name": "gen", "processor": "generate",
+     "params": {"rows": 10,
+                "rows": 20}}]})");
+  expect_config_error(bdp_cli({"run", file.string()}), {file.string(), "stages.gen.params.rows",
+                                                        "given twice", "line 3 and line 4"});
+}
+
 BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_key_is_shown_escaped_in_the_whole_error_line) {
   TempDir dir;
   auto file = write_project(dir, "nul.json",
