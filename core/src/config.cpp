@@ -401,7 +401,10 @@ class Validator {
       Where w = child(top, member.key());
       const auto& v = member.value();
       std::string_view key = member.key();
-      if (key == "project" || key == "description") {
+      if (key == "project") {
+        // An empty name would be stored as "process", unlike what was asked.
+        if (string(v, w).empty()) fail(w, "must not be empty (processes are stored under it)");
+      } else if (key == "description") {
         string(v, w);
       } else if (key == "plugin_paths") {
         string_array(v, w);

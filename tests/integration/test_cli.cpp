@@ -334,6 +334,16 @@ BOOST_AUTO_TEST_CASE(a_key_given_twice_exits_2_naming_the_key_path_and_both_line
                                                         "given twice", "line 3 and line 4"});
 }
 
+BOOST_AUTO_TEST_CASE(an_empty_project_name_exits_2_naming_the_file_and_key) {
+  TempDir dir;
+  auto file = write_project(dir, "empty.json", R"({"project": "", "stages": [)" + kGenerate + "]}");
+  expect_config_error(bdp_cli({"run", file.string()}),
+                      {file.string() + ": project: must not be empty"});
+  // An empty --name would be renamed the same way.
+  auto ok = write_project(dir, "ok.json", project_with_stages(kGenerate));
+  expect_config_error(bdp_cli({"run", ok.string(), "--name", ""}), {"--name", "must not be empty"});
+}
+
 BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_key_is_shown_escaped_in_the_whole_error_line) {
   TempDir dir;
   auto file = write_project(dir, "nul.json",

@@ -461,6 +461,13 @@ BOOST_AUTO_TEST_CASE(a_key_given_twice_is_an_error_naming_the_key_path_and_both_
       .resolve();
 }
 
+BOOST_AUTO_TEST_CASE(an_empty_project_name_is_an_error_naming_the_file_and_key) {
+  auto message = Project(R"({"project": ""})").error("project");
+  CHECK_CONTAINS(message, "must not be empty");
+  message = Project(R"({"project": "p"})").set_error("project", {"project="});
+  CHECK_CONTAINS(message, "must not be empty");
+}
+
 BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_key_is_shown_escaped_and_the_message_is_whole) {
   // what() is read as a C string: a raw NUL would end the message there.
   auto message = Project(R"({"a\u0000b": 1})").error("a\\x00b");

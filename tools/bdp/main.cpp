@@ -147,6 +147,7 @@ struct RunArgs {
 
 int cmd_run(const RunArgs& args) {
   const auto& [file, sets, name, resume_from, from_stage, json] = args;
+  if (name && name->empty()) throw SetupError{"--name: must not be empty"};
   bdp::Config config = load_config(file, sets);
   std::optional<bdp::Service> service;
   try {
