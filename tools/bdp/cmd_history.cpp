@@ -22,9 +22,17 @@ namespace json = boost::json;
 
 namespace {
 
-// `text` cut to `max` characters, with "..." when cut.
-std::string clipped(std::string text, std::size_t max) {
-  if (text.size() > max) text = text.substr(0, max - 3) + "...";
+// `text` for a terminal (terminal_text) cut to `max` characters, with
+// "..." when cut.
+std::string clipped(std::string_view raw, std::size_t max) {
+  std::string text = terminal_text(raw);
+  std::size_t chars = 0;
+  std::size_t cut = text.size();  // byte offset of the (max - 3)-th character
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xc0) == 0x80) continue;  // inside a character
+    if (chars == max - 3) cut = i;
+    if (++chars > max) return text.substr(0, cut) + "...";
+  }
   return text;
 }
 
@@ -139,11 +147,11 @@ std::vector<std::string> inputs_of(const RecordInfo& r) {
 }
 
 void print_record(const RecordInfo& r) {
-  std::cout << record_name(r) << '\n';
+  std::cout << terminal_text(record_name(r)) << '\n';
   auto field = [](std::string_view label, const std::string& value) {
-    std::string padded(label);
+    std::string padded = terminal_text(label);
     padded.resize(std::max<std::size_t>(11, padded.size() + 1), ' ');
-    std::cout << "  " << padded << value << '\n';
+    std::cout << "  " << padded << terminal_text(value) << '\n';
   };
   field("backend", r.backend + " (record id " + r.id + ")");
   field("stored",
@@ -198,7 +206,8 @@ int cmd_ps(const std::string& config_file, const PsArgs& args) {
       rows, {false, false, false, false, true, true, true, false});
   if (processes.empty()) {
     std::cerr << "bdp: no processes stored"
-              << (args.name ? " with name '" + *args.name + "'" : std::string()) << '\n';
+              << (args.name ? " with name '" + terminal_text(*args.name) + "'" : std::string())
+              << '\n';
   }
   return kExitOk;
 }
@@ -272,7 +281,15 @@ int cmd_show(const std::string& config_file, const ShowArgs& args) {
     if (payload.is_table()) {
       print_table_head(*payload.table(), args.head);
     } else {
-      std::cout << to_pretty_json(payload.json()) << '\n';
+      // JSON escapes control characters in strings, not DEL, C1 or
+      // invalid UTF-8: each line goes through terminal_text too.
+      const std::string text = to_pretty_json(payload.json());
+      std::size_t start = 0;
+      while (start < text.size()) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        std::cout << terminal_text(std::string_view(text).substr(start, end - start)) << '\n';
+        start = end + 1;
+      }
     }
   }
   return kExitOk;
@@ -338,7 +355,7 @@ int cmd_stats(const std::string& config_file, const StatsArgs& args) {
 HistoryCommands::HistoryCommands(CLI::App& app) {
   ps_ = app.add_subcommand("ps", "List the stored processes, newest first");
   ps_->add_option("--name", ps_args_.name, "Only processes with this name");
-  ps_->add_option("--limit", ps_args_.limit, "At most N processes");
+  whole_number(ps_->add_option("--limit", ps_args_.limit, "At most N processes"), 1);
   ps_->add_flag("--json", ps_args_.json, "Print as JSON");
 
   ls_ = app.add_subcommand("ls", "List stored records, newest first");
@@ -351,18 +368,20 @@ HistoryCommands::HistoryCommands(CLI::App& app) {
   ls_->add_option("--until", ls_args_.until, "Created before: ISO 8601 time, or an age");
   ls_->add_option("--where", ls_args_.where,
                   "Metadata key=value, the value JSON or text (repeatable)");
-  ls_->add_option("--limit", ls_args_.limit, "At most N records");
+  whole_number(ls_->add_option("--limit", ls_args_.limit, "At most N records"), 1);
   ls_->add_flag("--oldest-first", ls_args_.oldest_first, "Oldest records first");
   ls_->add_flag("--json", ls_args_.json, "Print as JSON");
 
   show_ = app.add_subcommand("show", "Show stored records and their first rows");
   show_->add_option("SELECTOR", show_args_.selector, "PROCESS/STAGE[/ENTITY][@vN], or a record id")
       ->required();
-  show_->add_option("--head", show_args_.head, "Rows of each table to print (default 10)");
+  whole_number(
+      show_->add_option("--head", show_args_.head, "Rows of each table to print (default 10)"));
   show_->add_flag("--json", show_args_.json, "Print as JSON");
 
   stats_ = app.add_subcommand("stats", "Space used per backend, process and stage; throughput");
-  stats_->add_option("--top", stats_args_.top, "Rows in the largest-consumer tables (default 10)");
+  whole_number(stats_->add_option("--top", stats_args_.top,
+                                  "Rows in the largest-consumer tables (default 10)"));
   stats_->add_flag("--json", stats_args_.json, "Print as JSON");
 }
 
