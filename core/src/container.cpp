@@ -112,6 +112,49 @@ std::unique_ptr<DataContainer> DataContainer::open(const Config& config, PluginH
   return container;
 }
 
+std::unique_ptr<DataContainer> DataContainer::open_read_only(const Config& config,
+                                                             PluginHost& host) {
+  std::set<std::string, std::less<>> used{"memory", config.strategy.backend};
+  for (const auto& stage : config.stages) {
+    if (stage.plan.persist) used.insert(stage.plan.backend);
+  }
+  std::map<std::string, std::shared_ptr<Backend>, std::less<>> backends;
+  std::string missing;  // "no store at ..." of each store that is not there
+  bool found_store = false;
+  for (const auto& [name, settings] : config.backends) {
+    if (!used.count(name)) continue;
+    // A plugin that cannot be found is an error of its own, not a missing store.
+    host.find(settings.plugin, PluginKind::backend);
+    try {
+      auto backend =
+          host.create_backend(settings.plugin, name, settings.settings, config.base_dir, true);
+      found_store = found_store || backend->persistent();
+      backends.emplace(name, std::move(backend));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::not_found) throw;
+      detail::logger("bdp.core")->debug("backend '{}' left out: {}", name, e.what());
+      missing += (missing.empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  if (!found_store && !missing.empty()) throw Error(ErrorCode::not_found, missing);
+  std::shared_ptr<Backend> memory;
+  if (auto it = backends.find("memory"); it != backends.end() && !it->second->persistent()) {
+    memory = it->second;
+  } else {
+    memory = host.create_backend("memory", "memory", kEmptySettings, config.base_dir, true);
+  }
+  // The strategy and the plans only route stores, which a read-only
+  // container refuses anyway; a store that is left out routes nothing.
+  StorageStrategy strategy = config.strategy;
+  if (!backends.count(strategy.backend)) strategy.mode = StorageMode::memory;
+  auto container = std::make_unique<DataContainer>(strategy, memory, std::move(backends));
+  for (const auto& stage : config.stages) {
+    if (stage.plan.persist && !container->backends_.count(stage.plan.backend)) continue;
+    container->set_stage_plan(stage.name, stage.plan);
+  }
+  return container;
+}
+
 std::unique_ptr<DataContainer> DataContainer::in_memory(PluginHost& host,
                                                         std::uint64_t max_memory_bytes) {
   StorageStrategy strategy;

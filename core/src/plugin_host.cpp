@@ -357,6 +357,11 @@ std::shared_ptr<T> create_from(const std::shared_ptr<Loaded>& lib, const CreateR
   const std::string what = std::string(to_string(request.kind)) + " '" + std::string(request.name) +
                            "' from plugin " + lib->info.file.string();
   if (result.code != ErrorCode::ok) {
+    // A read-only open of a store that is not there is not a failure of the
+    // plugin: the backend's "no store at LOCATION" is the whole message.
+    if (request.read_only && result.code == ErrorCode::not_found) {
+      throw Error(ErrorCode::not_found, result.message);
+    }
     throw Error(result.code == ErrorCode::internal ? ErrorCode::plugin : result.code,
                 "cannot create " + what + ": " + result.message);
   }
@@ -370,10 +375,10 @@ std::shared_ptr<T> create_from(const std::shared_ptr<Loaded>& lib, const CreateR
 std::shared_ptr<Backend> PluginHost::create_backend(std::string_view plugin,
                                                     std::string_view instance,
                                                     const boost::json::object& settings,
-                                                    const fs::path& base_dir) {
+                                                    const fs::path& base_dir, bool read_only) {
   PluginInfo info = find(plugin, PluginKind::backend);
   auto lib = impl_->load(info.file);
-  CreateRequest request{PluginKind::backend, instance, &settings, base_dir};
+  CreateRequest request{PluginKind::backend, instance, &settings, base_dir, read_only};
   return create_from<Backend>(lib, request, &CreateResult::backend);
 }
 

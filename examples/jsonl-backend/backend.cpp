@@ -218,7 +218,8 @@ std::int64_t version_of(const fs::path& file) {
 }  // namespace
 
 JsonlBackend::JsonlBackend(std::string_view instance, const boost::json::object& settings,
-                           const fs::path& base_dir) {
+                           const fs::path& base_dir, bool read_only)
+    : read_only_(read_only) {
   const std::string prefix = "backends." + std::string(instance) + ".";
   for (const auto& kv : settings) {
     if (kv.key() == "plugin") continue;
@@ -237,6 +238,17 @@ JsonlBackend::JsonlBackend(std::string_view instance, const boost::json::object&
   }
   if (root_.is_relative()) root_ = base_dir / root_;
   root_ = root_.lexically_normal();
+  if (read_only_) {
+    // Nothing is created: the store must be there already.
+    std::error_code ec;
+    if (!fs::is_directory(root_ / "data", ec)) {
+      if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+        io_error(root_, "cannot open the store", ec);
+      }
+      throw Error(ErrorCode::not_found, "no store at " + root_.string());
+    }
+    return;
+  }
   for (const char* sub : {"data", "processes"}) {
     std::error_code ec;
     fs::create_directories(root_ / sub, ec);
@@ -248,7 +260,17 @@ std::string JsonlBackend::location() const {
   return root_.string();
 }
 
+void JsonlBackend::check_writable(std::string_view doing) const {
+  if (read_only_) {
+    throw Error(
+        ErrorCode::invalid_argument,
+        "the jsonl store " + root_.string() + " is open read-only: cannot " + std::string(doing));
+  }
+}
+
 bdp::RecordInfo JsonlBackend::store(const bdp::StoreRequest& request, const bdp::Payload& payload) {
+  check_writable("store " + std::string(request.process_id) + "/" +
+                 std::string(request.stage_name) + "/" + std::string(request.entity_name));
   // The core validates names too; a backend that turns them into paths
   // checks them again rather than trust its caller.
   bdp::validate_name("process id", request.process_id);
@@ -360,6 +382,7 @@ std::vector<bdp::RecordInfo> JsonlBackend::list(const bdp::Query& query) {
 }
 
 void JsonlBackend::remove(const bdp::RecordInfo& record) {
+  check_writable("remove record " + record.id);
   const auto file = record_file(record);
   if (!file) return;  // no stored record has such names: nothing to remove
   std::lock_guard lock(mutex_);
@@ -377,6 +400,7 @@ void JsonlBackend::remove(const bdp::RecordInfo& record) {
 }
 
 void JsonlBackend::save_process(const bdp::ProcessInfo& process) {
+  check_writable("save process " + process.id);
   bdp::validate_name("process id", process.id);
   const std::string text = json::serialize(process.to_json()) + "\n";
   std::lock_guard lock(mutex_);
@@ -404,6 +428,7 @@ std::vector<bdp::ProcessInfo> JsonlBackend::list_processes() {
 }
 
 void JsonlBackend::remove_process(std::string_view process_id) {
+  check_writable("remove process " + std::string(process_id));
   if (!bdp::is_valid_name(process_id)) return;  // never saved under such a name
   const fs::path file = root_ / "processes" / (std::string(process_id) + ".json");
   std::lock_guard lock(mutex_);

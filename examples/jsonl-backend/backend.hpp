@@ -36,8 +36,13 @@ class JsonlBackend final : public bdp::Backend {
   // `base_dir`. Throws bdp::Error(config) naming the key
   // ("backends.<instance>.root: ...") for a missing root or an unknown key,
   // bdp::Error(io) when the folder cannot be created.
+  // With `read_only` (bdp's reading commands ask for it) the backend opens
+  // an existing store and creates or writes nothing: a root without the
+  // "data" folder is bdp::Error(not_found) "no store at ROOT", and store(),
+  // remove(), save_process() and remove_process() throw
+  // bdp::Error(invalid_argument). Reading needs no write permission.
   JsonlBackend(std::string_view instance, const boost::json::object& settings,
-               const std::filesystem::path& base_dir);
+               const std::filesystem::path& base_dir, bool read_only = false);
 
   std::string location() const override;
   bool persistent() const noexcept override { return true; }
@@ -56,8 +61,11 @@ class JsonlBackend final : public bdp::Backend {
   std::optional<std::filesystem::path> record_file(const bdp::RecordInfo& record) const;
   // Every stored record, read from the first line of each file.
   std::vector<bdp::RecordInfo> read_records() const;
+  // Throws bdp::Error(invalid_argument) when the backend is read-only.
+  void check_writable(std::string_view doing) const;
 
   std::filesystem::path root_;
+  bool read_only_ = false;
   std::mutex mutex_;
 };
 

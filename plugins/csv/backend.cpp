@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace bdp::csv_backend {
@@ -38,8 +39,8 @@ std::string describe(const RecordInfo& r) {
 }  // namespace
 
 CsvBackend::CsvBackend(std::string_view instance, const json::object& settings,
-                       const std::filesystem::path& base_dir)
-    : index_(Layout{}) {
+                       const std::filesystem::path& base_dir, bool read_only)
+    : instance_(instance), read_only_(read_only), index_(Layout{}) {
   const std::string prefix = "backends." + std::string(instance) + ".";
   std::string root;
   for (const auto& kv : settings) {
@@ -64,7 +65,21 @@ CsvBackend::CsvBackend(std::string_view instance, const json::object& settings,
   if (path.is_relative()) path = base_dir / path;
   layout_.root = path.lexically_normal();
   if (layout_.root.filename().empty()) layout_.root = layout_.root.parent_path();
-  index_ = Index(layout_);
+  index_ = Index(layout_, read_only_);
+  if (read_only_) {
+    // An existing store only: its root holds the ".bdp" folder every
+    // read-write open makes. Nothing is created; the index is read on use.
+    struct stat st {};
+    const bool there = ::stat(layout_.meta_dir().c_str(), &st) == 0;
+    if (!there && errno != ENOENT && errno != ENOTDIR) {
+      fail_os("cannot open store", layout_.root, errno);
+    }
+    if (!there || !S_ISDIR(st.st_mode)) {
+      throw Error(ErrorCode::not_found, "no store at " + layout_.root.string());
+    }
+    lock_ = std::make_unique<FileLock>(layout_.lock_file(), FileLock::OpenExisting{});
+    return;
+  }
   make_dirs(layout_.root);
   make_dirs(layout_.processes_dir());
   lock_ = std::make_unique<FileLock>(layout_.lock_file());
@@ -74,6 +89,14 @@ CsvBackend::CsvBackend(std::string_view instance, const json::object& settings,
 
 std::string CsvBackend::location() const {
   return layout_.root.string();
+}
+
+void CsvBackend::check_writable(std::string_view doing) const {
+  if (read_only_) {
+    throw Error(ErrorCode::invalid_argument,
+                "csv backend '" + instance_ + "' (" + layout_.root.string() +
+                    ") is open read-only: cannot " + std::string(doing));
+  }
 }
 
 std::unique_ptr<LockGuard> CsvBackend::read_locked() {
@@ -86,6 +109,7 @@ std::unique_ptr<LockGuard> CsvBackend::read_locked() {
 }
 
 RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload) {
+  check_writable("store " + key_of(request.process_id, request.stage_name, request.entity_name));
   validate_key(request.process_id, request.stage_name, request.entity_name);
   RecordInfo record;
   record.process_id = request.process_id;
@@ -266,6 +290,7 @@ std::vector<RecordInfo> CsvBackend::list(const Query& query) {
 }
 
 void CsvBackend::remove(const RecordInfo& record) {
+  check_writable("remove " + describe(record));
   validate_key(record.process_id, record.stage_name, record.entity_name);
   std::lock_guard threads(mutex_);
   LockGuard guard(*lock_, true);
@@ -283,6 +308,7 @@ void CsvBackend::remove(const RecordInfo& record) {
 }
 
 void CsvBackend::save_process(const ProcessInfo& process) {
+  check_writable("save process " + process.id);
   validate_name("process id", process.id);
   const fs::path file = layout_.process_file(process.id);
   std::lock_guard threads(mutex_);
@@ -319,6 +345,7 @@ std::vector<ProcessInfo> CsvBackend::list_processes() {
 }
 
 void CsvBackend::remove_process(std::string_view process_id) {
+  check_writable("remove process " + std::string(process_id));
   validate_name("process id", process_id);
   const fs::path file = layout_.process_file(process_id);
   std::lock_guard threads(mutex_);
@@ -336,6 +363,7 @@ BackendStats CsvBackend::stats() {
 }
 
 void CsvBackend::rebuild_index() {
+  check_writable("rebuild its index");
   std::lock_guard threads(mutex_);
   LockGuard guard(*lock_, true);
   index_.rebuild();

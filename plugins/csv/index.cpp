@@ -58,6 +58,7 @@ void Index::reset() {
   by_stage_.clear();
   max_version_.clear();
   pending_.clear();
+  from_sidecars_ = false;
 }
 
 json::object Index::record_json(const RecordInfo& record) const {
@@ -136,7 +137,7 @@ std::vector<const RecordInfo*> Index::candidates(const Query& query) const {
 
 bool Index::open_file() {
   const fs::path file = layout_.index_file();
-  OwnedFd fd(::open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
+  OwnedFd fd(::open(file.c_str(), (read_only_ ? O_RDONLY : O_RDWR | O_APPEND) | O_CLOEXEC));
   if (!fd.is_open()) {
     if (errno != ENOENT) fail_os("cannot open index", file, errno);
     return false;
@@ -154,6 +155,12 @@ bool Index::open_file() {
 
 bool Index::refresh(bool exclusive) {
   const fs::path file = layout_.index_file();
+  // Read-only: every repair happens in memory, and only in memory.
+  if (read_only_) exclusive = false;
+  const auto rebuild_in_memory = [&] {
+    if (!from_sidecars_) rebuild();
+    return true;
+  };
   // The index stays open between calls. A path that names another file now
   // was rebuilt (replaced) by another process: it is read anew. With the
   // lock held nobody replaces it while it is read.
@@ -165,6 +172,7 @@ bool Index::refresh(bool exclusive) {
     if (present && ::fstat(fd_.get(), &st) != 0) fail_os("cannot read index", file, errno);
   }
   if (!present) {
+    if (read_only_) return rebuild_in_memory();
     if (!exclusive) return false;
     rebuild();
     return true;
@@ -202,6 +210,10 @@ bool Index::refresh(bool exclusive) {
       const std::size_t nl = text.find('\n', pos);
       if (nl == std::string::npos) break;
       if (!apply(std::string_view(text).substr(pos, nl - pos), offset_ + pos, exclusive)) {
+        if (read_only_) {
+          rebuild();
+          return true;
+        }
         if (!exclusive) return false;
         rebuild();
         return true;
@@ -219,12 +231,13 @@ bool Index::refresh(bool exclusive) {
   }
   if (offset_ == 0) {
     // An empty file: a crash between creating and filling it.
+    if (read_only_) return rebuild_in_memory();
     if (!exclusive) return false;
     rebuild();
     return true;
   }
   if (!pending_.empty()) {
-    if (!exclusive) return false;
+    if (!exclusive && !read_only_) return false;
     auto pending = pending_;
     for (const auto& [id, p] : pending) settle(id, p);
   }
@@ -300,6 +313,7 @@ bool Index::data_in_place(const RecordInfo& record) {
   const fs::path data = record.data_reference;
   struct stat st {};
   if (::stat(data.c_str(), &st) != 0) {
+    if (read_only_) return false;  // not readable where the record says it is
     const fs::path temp = temp_of(data);
     if (::stat(temp.c_str(), &st) != 0 || st.st_size != record.size_bytes) return false;
     if (::rename(temp.c_str(), data.c_str()) != 0) fail_os("cannot rename into", data, errno);
@@ -321,12 +335,14 @@ void Index::settle(const std::string& id, const Pending& p) {
     if (!ec) {
       RecordInfo r = record_from_json(v, sidecar.string());
       if (r.id == id && data_in_place(r)) {
-        append(json::object{{"op", "add"}, {"record", record_json(r)}}, true);
+        if (!read_only_) append(json::object{{"op", "add"}, {"record", record_json(r)}}, true);
         added(r);
         return;
       }
     }
   }
+  // Read-only: not listed, and left for the next writer to undo on disk.
+  if (read_only_) return;
   remove_file(sidecar);
   remove_file(temp_of(sidecar));
   for (const auto& f : files) {
@@ -339,6 +355,9 @@ void Index::settle(const std::string& id, const Pending& p) {
 
 void Index::append(const json::object& line, bool sync) {
   const fs::path file = layout_.index_file();
+  if (read_only_) {
+    throw Error(ErrorCode::internal, "index '" + file.string() + "' is open read-only");
+  }
   std::string text = json::serialize(line);
   text.push_back('\n');
   if (!fd_.is_open() && !open_file()) fail_os("cannot open index", file, ENOENT);
@@ -393,7 +412,7 @@ void Index::rebuild() {
           const fs::path path = it->path();
           const std::string name = path.filename().string();
           if (name.starts_with(".") && name.ends_with(".tmp")) {
-            remove_file(path);
+            if (!read_only_) remove_file(path);
           } else if (std::int64_t n = version_of(name, ".meta.json"); n != 0) {
             json::error_code jec;
             json::value v = json::parse(read_whole(path, "sidecar"), jec);
@@ -421,7 +440,9 @@ void Index::rebuild() {
           const std::int64_t n =
               name.ends_with(".csv") ? version_of(name, ".csv") : version_of(name, ".json");
           // Data without a sidecar: a store that died before completing.
-          if (std::find(sidecars.begin(), sidecars.end(), n) == sidecars.end()) remove_file(f);
+          if (std::find(sidecars.begin(), sidecars.end(), n) == sidecars.end() && !read_only_) {
+            remove_file(f);
+          }
         }
       }
     }
@@ -429,13 +450,29 @@ void Index::rebuild() {
   std::sort(found.begin(), found.end(), [](const RecordInfo& a, const RecordInfo& b) {
     return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
   });
+  const fs::path file = layout_.index_file();
+  if (read_only_) {
+    // The view only. An index file that is there (damaged, or empty) is
+    // read from its current end on: what writers append later applies on
+    // top of the view, and a writer that replaces it makes it read anew.
+    OwnedFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (fd.is_open() && ::fstat(fd.get(), &st) == 0) {
+      dev_ = st.st_dev;
+      ino_ = st.st_ino;
+      offset_ = static_cast<std::uint64_t>(st.st_size);
+      fd_ = std::move(fd);
+    }
+    for (auto& r : found) added(r);
+    from_sidecars_ = true;
+    return;
+  }
   std::string text(kHeader);
   text.push_back('\n');
   for (const auto& r : found) {
     text += json::serialize(json::object{{"op", "add"}, {"record", record_json(r)}});
     text.push_back('\n');
   }
-  const fs::path file = layout_.index_file();
   replace_file(temp_of(file), file, text);
   if (!open_file()) fail_os("cannot open index", file, ENOENT);
   offset_ = text.size();

@@ -15,6 +15,12 @@
 // must be called
 // with the root's lock held (shared for refresh(false), exclusive for
 // everything that writes); the owner serialises threads.
+//
+// A read-only index (for a store opened read-only) writes nothing: it opens
+// the file read-only, and does in memory what a repair would do on disk
+// (see refresh()). It may be used without the lock when the lock file
+// cannot be opened; a store another process has begun is then not yet
+// complete, and is left out like a crashed one.
 #pragma once
 
 #include "files.hpp"
@@ -37,8 +43,10 @@ namespace bdp::csv_backend {
 
 class Index {
  public:
-  explicit Index(Layout layout)
-      : layout_(std::move(layout)), root_prefix_((layout_.root / "").string()) {}
+  explicit Index(Layout layout, bool read_only = false)
+      : layout_(std::move(layout)),
+        root_prefix_((layout_.root / "").string()),
+        read_only_(read_only) {}
 
   // Reads the lines appended since the last call (all of them when the file
   // was replaced). With `exclusive`, also repairs: rebuilds a missing or
@@ -47,11 +55,18 @@ class Index {
   // a repair is needed first, or a store is pending (with the lock shared
   // no writer is running, so its writer crashed): the caller retries with
   // the lock exclusive.
+  // A read-only index never writes and always returns true: `exclusive` is
+  // ignored, a missing or damaged index is rebuilt in memory only (once,
+  // until the file changes), a partial last line is skipped, and a pending
+  // store is listed when its sidecar and data file are complete, else left
+  // out (the next writer settles both on disk).
   bool refresh(bool exclusive);
 
   // Replaces the index by one built from the sidecars; deletes temp files
   // and data files that have no sidecar (leftovers of crashed stores).
   // Throws bdp::Error(corrupt) naming a sidecar that does not parse.
+  // A read-only index only builds its view from the sidecars, deleting and
+  // writing nothing; lines appended to the index file later apply on top.
   void rebuild();
 
   // Next version of a key: one more than the highest ever added.
@@ -90,16 +105,19 @@ class Index {
   bool open_file();
   // Applies one complete line; false when it is damaged.
   bool apply(std::string_view line, std::uint64_t at, bool exclusive);
-  // Settles a store left pending by a crashed writer.
+  // Settles a store left pending by a crashed writer (read-only: lists it
+  // when it is complete, else leaves it pending).
   void settle(const std::string& id, const Pending& pending);
   // True when the data file of a record whose sidecar is in place is there
   // too, with the sidecar's size (renaming its complete temp file into place
-  // when only that made it to disk).
+  // when only that made it to disk; read-only: false then).
   bool data_in_place(const RecordInfo& record);
 
   Layout layout_;
   std::string root_prefix_;  // the root with a trailing separator
-  OwnedFd fd_;               // the index file, open between calls (O_APPEND)
+  bool read_only_ = false;
+  bool from_sidecars_ = false;  // read-only: the view was rebuilt in memory
+  OwnedFd fd_;                  // the index file, open between calls (O_APPEND)
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   std::uint64_t offset_ = 0;                             // bytes of the file applied

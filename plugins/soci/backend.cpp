@@ -24,7 +24,11 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <system_error>
 #include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace bdp::socidb {
 
@@ -153,8 +157,34 @@ void pause_before_commit_for_tests() {
 }  // namespace
 
 SociBackend::SociBackend(std::string_view instance, const boost::json::object& config,
-                         const fs::path& base_dir)
-    : instance_(instance), settings_(parse_settings(instance, config, base_dir)) {
+                         const fs::path& base_dir, bool read_only)
+    : instance_(instance),
+      read_only_(read_only),
+      settings_(parse_settings(instance, config, base_dir)) {
+  if (read_only_) {
+    if (settings_.dialect == Dialect::sqlite) {
+      open_sqlite_read_only();
+    } else {
+      try {
+        sql_ = std::make_unique<soci::session>();
+        sql_->open(*soci::factory_postgresql(), settings_.connect);
+        *sql_ << "set client_min_messages = warning";
+        // Every transaction of this session is read-only, the implicit ones too.
+        *sql_ << "set default_transaction_read_only = on";
+      } catch (const soci::soci_error& e) {
+        throw Error(ErrorCode::io, where() + ": cannot connect: " +
+                                       redact_connection(one_line(e.get_error_message())));
+      }
+    }
+    try {
+      check_schema(*sql_, settings_.dialect, settings_.display,
+                   settings_.dialect == Dialect::sqlite ? settings_.sqlite_file.string()
+                                                        : settings_.display);
+    } catch (const soci::soci_error& e) {
+      database_error(e, "cannot read the bdp schema version");
+    }
+    return;
+  }
   if (settings_.dialect == Dialect::sqlite) {
     std::error_code ec;
     fs::create_directories(settings_.sqlite_file.parent_path(), ec);
@@ -190,6 +220,102 @@ SociBackend::SociBackend(std::string_view instance, const boost::json::object& c
 
 SociBackend::~SociBackend() = default;
 
+namespace {
+
+// `file` as an SQLite URI file name with `query`: "file:/a/b.sqlite?mode=ro".
+// A path with '?', '#' or '%' has them percent-escaped.
+std::string sqlite_uri(const fs::path& file, std::string_view query) {
+  std::string out = "file:";
+  for (char c : file.string()) {
+    if (c == '?' || c == '#' || c == '%') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[static_cast<unsigned char>(c) >> 4];
+      out += kHex[static_cast<unsigned char>(c) & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "?" + std::string(query);
+}
+
+bool file_exists(const fs::path& file) {
+  struct stat st {};
+  return ::stat(file.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+void SociBackend::open_sqlite_read_only() {
+  const fs::path& file = settings_.sqlite_file;
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      throw Error(ErrorCode::not_found, "no store at " + file.string());
+    }
+    throw Error(ErrorCode::io, where() + ": cannot open " + file.string() + ": " +
+                                   std::error_code(errno, std::generic_category()).message());
+  }
+  // SQLite in WAL mode (every bdp database) coordinates readers and writers
+  // through FILE-wal and FILE-shm, which a reader creates when they are not
+  // there. A read-only connection then leaves them behind, so:
+  //  - a file and folder this user may write, with no -wal (nobody has the
+  //    database open): a read-write connection that may not create the file
+  //    and runs query-only; SQLite removes both files when it closes it;
+  //  - a folder this user cannot write, without -shm (a read-only copy,
+  //    another user's store nobody has open): SQLite cannot coordinate, so
+  //    the file is opened immutable, read as it is without locking; refused
+  //    when a -wal holds changes not yet in the file, which it would miss;
+  //  - otherwise: a read-only connection over the existing -wal and -shm.
+  // Choosing a mode needs SQLite URI file names (SOCI passes the name on;
+  // SQLite takes a URI when built with SQLITE_USE_URI, as Debian's is).
+  const fs::path folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  const fs::path wal = file.string() + "-wal";
+  const fs::path shm = file.string() + "-shm";
+  // (The SQLite API comes with SOCI's header, in namespace sqlite_api.)
+  const bool uri = sqlite_api::sqlite3_compileoption_used("USE_URI") != 0;
+  const bool folder_writable = ::access(folder.c_str(), W_OK) == 0;
+  std::string connect;
+  if (uri && folder_writable && ::access(file.c_str(), W_OK) == 0 && !file_exists(wal)) {
+    connect = "db=" + sqlite_uri(file, "mode=rw");
+  } else if (!folder_writable && !file_exists(shm)) {
+    struct stat wal_st {};
+    if (::stat(wal.c_str(), &wal_st) == 0 && wal_st.st_size > 0) {
+      throw Error(ErrorCode::io,
+                  where() + ": cannot read " + file.string() + " read-only: its write-ahead log " +
+                      wal.string() + " holds changes not yet in the file, and SQLite needs to " +
+                      "create " + shm.string() +
+                      " to read them, in a folder this user cannot write; open it read-write "
+                      "once (bdp run), or copy it with its -wal file into a writable folder");
+    }
+    if (!uri) {
+      throw Error(ErrorCode::io,
+                  where() + ": cannot read " + file.string() +
+                      " read-only in a folder this user cannot write: the SQLite library was "
+                      "built without URI file names (SQLITE_USE_URI), needed to open it immutable");
+    }
+    connect = "db=" + sqlite_uri(file, "mode=ro&immutable=1") + " readonly=1";
+  } else {
+    connect = "db=" + (uri ? sqlite_uri(file, "mode=ro") : file.string()) + " readonly=1";
+  }
+  try {
+    sql_ = std::make_unique<soci::session>();
+    sql_->open(*soci::factory_sqlite3(), connect);
+    *sql_ << "pragma busy_timeout = 30000";
+    *sql_ << "pragma query_only = 1";
+  } catch (const soci::soci_error& e) {
+    throw Error(ErrorCode::io, where() + ": cannot open " + file.string() + " read-only: " +
+                                   redact_connection(one_line(e.get_error_message())));
+  }
+}
+
+void SociBackend::check_writable(std::string_view doing) const {
+  if (read_only_) {
+    throw Error(ErrorCode::invalid_argument,
+                where() + " is open read-only: cannot " + std::string(doing));
+  }
+}
+
 std::string SociBackend::where() const {
   return "soci backend '" + instance_ + "' (" + settings_.display + ")";
 }
@@ -218,6 +344,8 @@ std::string SociBackend::json_column(std::string_view column) const {
 }
 
 RecordInfo SociBackend::store(const StoreRequest& request, const Payload& payload) {
+  check_writable("store " + std::string(request.process_id) + "/" +
+                 std::string(request.stage_name) + "/" + std::string(request.entity_name));
   RecordInfo record;
   record.process_id = request.process_id;
   record.stage_name = request.stage_name;
@@ -507,6 +635,7 @@ std::vector<RecordInfo> SociBackend::list(const Query& query) {
 }
 
 void SociBackend::remove(const RecordInfo& record) {
+  check_writable("remove " + describe_record(record));
   const auto id = number_of(record.id);
   if (!id) return;
   const bool pg = settings_.dialect == Dialect::postgresql;
@@ -535,6 +664,7 @@ void SociBackend::remove(const RecordInfo& record) {
 }
 
 void SociBackend::save_process(const ProcessInfo& process) {
+  check_writable("save process " + process.id);
   const bool pg = settings_.dialect == Dialect::postgresql;
   const std::string config = json::serialize(process.config);
   const std::string summary = json::serialize(process.to_json());
@@ -589,6 +719,7 @@ std::vector<ProcessInfo> SociBackend::list_processes() {
 }
 
 void SociBackend::remove_process(std::string_view process_id) {
+  check_writable("remove process " + std::string(process_id));
   const bool pg = settings_.dialect == Dialect::postgresql;
   const std::string id(process_id);
   std::lock_guard lock(mutex_);

@@ -396,6 +396,12 @@ BOOST_AUTO_TEST_CASE(history_commands_on_empty_storage_say_so) {
   const fs::path project = dir / "project.json";
   bdp::test::write_file(project, R"({"project": "empty",
     "storage_strategy": {"mode": "persist", "backend": "sqlite"}, "stages": []})");
+  // No store yet: reading commands open it read-only, and create none.
+  const std::string no_store = "no store at " + (dir / "bdp-data" / "bdp.sqlite").string();
+  expect_only_error(bdp_cli({"--config", project.string(), "ls"}), 1, {no_store});
+  BOOST_TEST(!fs::exists(dir / "bdp-data"));
+  // A store with nothing in it (a cleanup opens it read-write, creating it).
+  BOOST_TEST_REQUIRE(bdp_cli({"--config", project.string(), "cleanup"}).exit_code == 0);
   auto r = bdp_cli({"--config", project.string(), "ls"});
   BOOST_TEST(r.exit_code == 0, describe(r));
   BOOST_TEST(contains(r.err, "no stored records match"), describe(r));

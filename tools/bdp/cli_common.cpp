@@ -204,9 +204,11 @@ Config storage_config(const std::string& file) {
   }
 }
 
-Stores::Stores(const Config& config) : host(config.plugin_paths) {
+Stores::Stores(const Config& config, Access access) : host(config.plugin_paths) {
   try {
-    container = DataContainer::open(config, host, /*all_stores=*/true);
+    container = access == Access::read_only
+                    ? DataContainer::open_read_only(config, host)
+                    : DataContainer::open(config, host, /*all_stores=*/true);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::config) throw SetupError{e.what()};
     throw;

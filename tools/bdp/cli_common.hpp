@@ -83,11 +83,18 @@ Config load_config(const std::string& file, const std::vector<std::string>& sets
 // ./bdp.json for an empty --config when it exists). Throws SetupError.
 Config storage_config(const std::string& file);
 
+// How a command opens the stores: reading commands (ps, ls, show, stats,
+// diff, export, cleanup --dry-run) read only; cleanup changes them.
+enum class Access { read_only, read_write };
+
 // The configured stores (the strategy's backend whatever the mode, and
-// every stage's), opened for reading and cleanup. Throws SetupError for a
-// configuration error, bdp::Error otherwise.
+// every stage's). Read-only (DataContainer::open_read_only) nothing is
+// created or written, and stores the user cannot write can be read; a store
+// that is not there is left out, and when none is there bdp::Error(not_found)
+// "no store at PATH" is thrown. Read-write, missing stores are created.
+// Throws SetupError for a configuration error, bdp::Error otherwise.
 struct Stores {
-  explicit Stores(const Config& config);
+  Stores(const Config& config, Access access);
   PluginHost host;
   std::unique_ptr<DataContainer> container;
 };

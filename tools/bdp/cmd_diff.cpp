@@ -245,7 +245,7 @@ int cmd_diff(const std::string& config_file, const DiffArgs& args) {
   CompareOptions options;
   options.stage = args.stage;
   if (args.key) options.key = split_list(*args.key);
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   const ProcessDiff diff = usage_errors([&] {
     return compare_processes(*stores.container, args.process_a, args.process_b, options);
   });
@@ -279,7 +279,7 @@ int cmd_diff(const std::string& config_file, const DiffArgs& args) {
 int cmd_export(const std::string& config_file, const ExportArgs& args) {
   const ExportFormat format =
       usage_errors([&] { return parse_export_format(args.format, "--format"); });
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   const ExportReport report = usage_errors(
       [&] { return export_selection(*stores.container, args.selector, format, args.out); });
   if (args.json) {

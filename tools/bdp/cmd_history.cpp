@@ -180,7 +180,7 @@ void print_record(const RecordInfo& r) {
 }  // namespace
 
 int cmd_ps(const std::string& config_file, const PsArgs& args) {
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   History history(*stores.container);
   auto processes = history.processes(args.name.value_or(""), args.limit);
   if (args.json) {
@@ -227,7 +227,7 @@ int cmd_ls(const std::string& config_file, const LsArgs& args) {
   query.stage_name = args.stage;
   query.entity_name = args.entity;
 
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   History history(*stores.container);
   const auto records = usage_errors([&] { return history.records(query); });
   if (args.json) {
@@ -251,7 +251,7 @@ int cmd_ls(const std::string& config_file, const LsArgs& args) {
 }
 
 int cmd_show(const std::string& config_file, const ShowArgs& args) {
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   History history(*stores.container);
   std::vector<RecordInfo> records;
   if (args.selector.find('/') != std::string::npos) {
@@ -296,7 +296,7 @@ int cmd_show(const std::string& config_file, const ShowArgs& args) {
 }
 
 int cmd_stats(const std::string& config_file, const StatsArgs& args) {
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   History history(*stores.container);
   const HistoryStats stats = history.stats();
   if (args.json) {

@@ -223,7 +223,9 @@ int cmd_cleanup(const std::string& config_file, const CleanupArgs& args) {
     throw SetupError{e.what()};
   }
   if (args.name) rule.process_name = *args.name;
-  Stores stores(config);
+  // A dry run only reads: it must work on stores this user cannot write,
+  // and create none.
+  Stores stores(config, args.dry_run ? bdp::cli::Access::read_only : bdp::cli::Access::read_write);
   bdp::Query query;
   if (args.process) query.process_id = *args.process;
   if (args.process) {

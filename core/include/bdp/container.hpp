@@ -171,6 +171,16 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   // mode (for history and cleanup commands).
   static std::unique_ptr<DataContainer> open(const Config& config, PluginHost& host,
                                              bool all_stores = false);
+  // A container for reading what `config`'s stores hold, for history and
+  // other reading commands: the stores open(config, host, true) opens, each
+  // opened read-only (PluginHost::create_backend with read_only), and a
+  // read-only memory backend. Nothing is created or written, and it works on
+  // stores the user cannot write. Calls that would change a store
+  // (store_stage_data, save_process, a cleanup that is not a dry run) throw
+  // the backend's bdp::Error(invalid_argument). A configured store that does
+  // not exist is left out; when none of them exists, throws
+  // bdp::Error(not_found) "no store at LOCATION" (several joined by "; ").
+  static std::unique_ptr<DataContainer> open_read_only(const Config& config, PluginHost& host);
   // A memory-only container with the default strategy, for embedding.
   static std::unique_ptr<DataContainer> in_memory(PluginHost& host,
                                                   std::uint64_t max_memory_bytes = 0);

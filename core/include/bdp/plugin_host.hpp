@@ -77,10 +77,17 @@ class BDP_CORE_API PluginHost {
 
   // Creates the backend instance `instance` (its name under "backends") from
   // plugin `plugin`, configured by `settings`, relative paths resolving
-  // against `base_dir`.
+  // against `base_dir`. With `read_only` the backend opens an existing store
+  // for reading only (CreateRequest::read_only): it creates and writes
+  // nothing, and its store(), remove(), save_process() and remove_process()
+  // throw bdp::Error(invalid_argument). A store that does not exist is then
+  // bdp::Error(not_found) with the backend's own message ("no store at
+  // LOCATION"); a plugin that cannot be found is bdp::Error(not_found) from
+  // find(), checked first.
   std::shared_ptr<Backend> create_backend(std::string_view plugin, std::string_view instance,
                                           const boost::json::object& settings,
-                                          const std::filesystem::path& base_dir);
+                                          const std::filesystem::path& base_dir,
+                                          bool read_only = false);
 
   // Creates processor `processor` from the first processor plugin in the
   // search path that provides it. Throws bdp::Error(not_found) listing the
