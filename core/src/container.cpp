@@ -182,6 +182,12 @@ const std::string& DataContainer::name_of(const Backend* backend) const {
   return memory_name_;
 }
 
+std::vector<std::pair<std::string, Backend*>> DataContainer::backends() const {
+  std::vector<std::pair<std::string, Backend*>> out;
+  for (Backend* backend : distinct_backends()) out.emplace_back(name_of(backend), backend);
+  return out;
+}
+
 std::vector<Backend*> DataContainer::distinct_backends() const {
   std::vector<Backend*> out;
   for (const auto& [name, b] : backends_) {
@@ -650,6 +656,7 @@ StageOutput DataContainer::retrieve_stage_data(std::string_view stage_name,
 }
 
 Payload DataContainer::retrieve_record(const RecordInfo& record) {
+  if (!record.damage.empty()) throw Error(ErrorCode::corrupt, record.damage);
   Backend& backend = backend_named(record.backend.empty() ? memory_name_ : record.backend);
   Payload payload = backend.retrieve(record);
   std::lock_guard lock(mutex_);
@@ -1081,8 +1088,15 @@ std::vector<ProcessInfo> DataContainer::list_processes() {
   for (Backend* backend : distinct_backends()) {
     for (auto& process : backend->list_processes()) {
       auto [it, inserted] = by_id.emplace(process.id, process);
-      // The same process saved in two backends: keep the most complete record.
-      if (!inserted && process.finished_at > it->second.finished_at) it->second = process;
+      if (inserted) continue;
+      // The same process saved in two backends: keep a sound record over a
+      // damaged one, then the most complete.
+      const bool sound = process.damage.empty();
+      const bool kept_sound = it->second.damage.empty();
+      if ((sound && !kept_sound) ||
+          (sound == kept_sound && process.finished_at > it->second.finished_at)) {
+        it->second = process;
+      }
     }
   }
   std::vector<ProcessInfo> out;

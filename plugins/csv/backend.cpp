@@ -36,6 +36,53 @@ std::string describe(const RecordInfo& r) {
          std::to_string(r.version) + ")";
 }
 
+// The process record in `file`, named `id` by its file name; when it
+// cannot be read, a record of that id with `damage` saying why.
+ProcessInfo read_process(const fs::path& file, const std::string& id) {
+  ProcessInfo damaged;
+  damaged.id = id;
+  std::string text;
+  try {
+    text = read_whole(file, "process record");
+  } catch (const Error& e) {
+    damaged.damage = e.what();  // names the file and the system's reason
+    return damaged;
+  }
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) {
+    damaged.damage = "malformed process record '" + file.string() + "': " + ec.message();
+    return damaged;
+  }
+  try {
+    ProcessInfo p = ProcessInfo::from_json(v, file.string());
+    if (p.id == id) return p;
+    damaged.damage = "process record '" + file.string() + "' describes process '" + p.id +
+                     "', expected '" + id + "' from its file name";
+  } catch (const Error& e) {
+    damaged.damage = e.what();  // names the file and the field
+  }
+  return damaged;
+}
+
+// "20261204T014130Z" for `micros`: a folder name that sorts by time.
+std::string compact_time(std::int64_t micros) {
+  std::string out;
+  for (char c : format_timestamp(micros - micros % 1'000'000)) {
+    if (c == '.') break;
+    if (c != '-' && c != ':') out.push_back(c);
+  }
+  if (out.empty() || out.back() != 'Z') out.push_back('Z');
+  return out;
+}
+
+// True when `name` can be a file name in a folder of the store (no path
+// separator, not "." or "..").
+bool is_plain_file_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
 }  // namespace
 
 CsvBackend::CsvBackend(std::string_view instance, const json::object& settings,
@@ -213,6 +260,8 @@ RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload
 }
 
 Payload CsvBackend::retrieve(const RecordInfo& record) {
+  // Listed as damaged: its sidecar cannot be read (the message names it).
+  if (!record.damage.empty()) throw Error(ErrorCode::corrupt, record.damage);
   validate_key(record.process_id, record.stage_name, record.entity_name);
   const fs::path dir = layout_.entity_dir(record.process_id, record.stage_name, record.entity_name);
   const fs::path sidecar = dir / sidecar_name(record.version);
@@ -327,14 +376,7 @@ std::vector<ProcessInfo> CsvBackend::list_processes() {
       const fs::path file = it->path();
       const std::string name = file.filename().string();
       if (name.starts_with(".") || !name.ends_with(".json")) continue;
-      const std::string text = read_whole(file, "process record");
-      json::error_code jec;
-      json::value v = json::parse(text, jec);
-      if (jec) {
-        throw Error(ErrorCode::corrupt,
-                    "malformed process record '" + file.string() + "': " + jec.message());
-      }
-      out.push_back(ProcessInfo::from_json(v, file.string()));
+      out.push_back(read_process(file, name.substr(0, name.size() - 5)));
     }
     if (ec) fail_os("cannot list folder", dir, ec.value());
   }
@@ -360,6 +402,76 @@ BackendStats CsvBackend::stats() {
   auto guard = read_locked();
   for (const auto& [id, r] : index_.records()) tally.add(r);
   return tally.finish();
+}
+
+QuarantineReport CsvBackend::quarantine(const QuarantineRequest& request) {
+  QuarantineReport report;
+  std::lock_guard threads(mutex_);
+  LockGuard guard(*lock_, true);
+  index_.refresh(true);
+  const fs::path parent = layout_.meta_dir() / "quarantine";
+  fs::path dest = parent / compact_time(now_micros());
+  for (int n = 2; csv_backend::exists(dest); ++n) {
+    dest = parent / (compact_time(now_micros()) + "-" + std::to_string(n));
+  }
+  report.location = dest.string();
+  json::array log;  // what went where and why, kept next to the files
+  auto write_log = [&] {
+    std::string text;
+    for (const auto& line : log) text += json::serialize(line) + "\n";
+    make_dirs(dest);
+    replace_file(dest / ".quarantine.jsonl.tmp", dest / "quarantine.jsonl", text);
+  };
+  // Moves `file` to the same path under `dest`; false when it is not there.
+  auto move = [&](const fs::path& file) {
+    if (!csv_backend::exists(file)) return false;
+    const fs::path target = dest / file.lexically_relative(layout_.root);
+    make_dirs(target.parent_path());
+    if (::rename(file.c_str(), target.c_str()) != 0) fail_os("cannot move into", target, errno);
+    sync_dir(target.parent_path());
+    return true;
+  };
+  for (const auto& wanted : request.records) {
+    const RecordInfo* found = index_.find(wanted.id);
+    if (found == nullptr) continue;  // already gone
+    const RecordInfo record = *found;
+    const fs::path dir =
+        layout_.entity_dir(record.process_id, record.stage_name, record.entity_name);
+    json::array files;
+    for (const fs::path& file :
+         {dir / sidecar_name(record.version), dir / data_name(record.version, PayloadKind::table),
+          dir / data_name(record.version, PayloadKind::json)}) {
+      for (const fs::path& f : {file, temp_of(file)}) {
+        if (move(f)) files.emplace_back(f.lexically_relative(layout_.root).generic_string());
+      }
+    }
+    sync_dir(dir);
+    // The files first: a crash before this line leaves a listed record
+    // whose files are gone, which the next quarantine drops.
+    index_.append(json::object{{"op", "remove"}, {"id", record.id}}, true);
+    index_.removed(record.id);
+    log.push_back(json::object{{"record", record.id},
+                               {"damage", wanted.damage},
+                               {"files", files},
+                               {"at", format_timestamp(now_micros())}});
+    write_log();
+    report.moved.push_back("record " + record.id + ": " + std::to_string(files.size()) +
+                           " files moved to " + (dest / record.process_id).string() + "/...");
+  }
+  for (const auto& process : request.processes) {
+    if (!is_plain_file_name(process.id)) continue;  // no such file can exist
+    const fs::path file = layout_.process_file(process.id);
+    if (!move(file)) continue;  // already gone
+    sync_dir(file.parent_path());
+    const std::string rel = file.lexically_relative(layout_.root).generic_string();
+    log.push_back(json::object{{"process", process.id},
+                               {"damage", process.damage},
+                               {"files", json::array{json::value(rel)}},
+                               {"at", format_timestamp(now_micros())}});
+    write_log();
+    report.moved.push_back("process record " + process.id + ": moved to " + (dest / rel).string());
+  }
+  return report;
 }
 
 void CsvBackend::rebuild_index() {

@@ -55,6 +55,11 @@ class CsvBackend final : public Backend {
   std::vector<ProcessInfo> list_processes() override;
   void remove_process(std::string_view process_id) override;
   BackendStats stats() override;
+  // Moves the files of damaged entries into
+  // <root>/.bdp/quarantine/<UTC time>/, keeping their paths under the root,
+  // with quarantine.jsonl saying what was moved and why, and drops their
+  // index entries. See docs/storage-csv.md.
+  QuarantineReport quarantine(const QuarantineRequest& request) override;
 
   // Rebuilds the index from the sidecars (also done automatically when the
   // index is missing or damaged; deleting <root>/.bdp/index.jsonl forces it).

@@ -7,6 +7,12 @@
 //   {"op":"add","record":{RecordInfo JSON}}   the store completed;
 //   {"op":"abort","id":..}                    the store failed and was undone;
 //   {"op":"remove","id":..}                   the record was removed.
+// Every line but the header ends with "sum", the checksum of the line
+// without it (`{"op":..,...}`): a line that fails it, like one that does not
+// parse, is damaged, and the index is rebuilt from the sidecars. (Lines
+// without "sum", from older writers, are taken as they are.) A sidecar that
+// cannot be read is listed as a damaged record ("add" of a record with
+// "damage"), so that one bad file never hides the others.
 // A record is listed only after its "add" line. A store makes its "begin"
 // line durable together with its files, and the renames of its files
 // durable, before it appends its "add" (not synced): a sidecar in place
@@ -63,8 +69,9 @@ class Index {
   bool refresh(bool exclusive);
 
   // Replaces the index by one built from the sidecars; deletes temp files
-  // and data files that have no sidecar (leftovers of crashed stores).
-  // Throws bdp::Error(corrupt) naming a sidecar that does not parse.
+  // and data files that have no sidecar (leftovers of crashed stores). A
+  // sidecar that does not parse, or describes another record, is indexed
+  // as a damaged record (see damaged_record), its files left in place.
   // A read-only index only builds its view from the sidecars, deleting and
   // writing nothing; lines appended to the index file later apply on top.
   void rebuild();
@@ -72,8 +79,9 @@ class Index {
   // Next version of a key: one more than the highest ever added.
   std::int64_t next_version(const std::string& key) const;
 
-  // Appends a line; with `sync`, fdatasyncs it. On failure the file is cut
-  // back to its previous length and bdp::Error(io) names it.
+  // Appends a line (with its "sum"); with `sync`, fdatasyncs it. On
+  // failure the file is cut back to its previous length and
+  // bdp::Error(io) names it.
   void append(const boost::json::object& line, bool sync);
   // fdatasync of the index: every line appended so far is durable.
   void sync() const;
@@ -93,6 +101,18 @@ class Index {
   // (data_reference relative to the root), and back.
   boost::json::object record_json(const RecordInfo& record) const;
   RecordInfo record_from_json(const boost::json::value& json, const std::string& where) const;
+
+  // The record of version `version` of <process>/<stage>/<entity> whose
+  // sidecar cannot be read, with `damage` saying why: its key and id from
+  // the path, its data file (kind, size) when one is there (else the path
+  // of a table's), and the sidecar's modification time as created_at.
+  RecordInfo damaged_record(const std::string& process, const std::string& stage,
+                            const std::string& entity, std::int64_t version,
+                            std::string damage) const;
+  // The record a sidecar file holds, or damaged_record() saying what is
+  // wrong with it (it does not parse, or describes another record).
+  RecordInfo read_sidecar(const std::string& process, const std::string& stage,
+                          const std::string& entity, std::int64_t version) const;
 
  private:
   struct Pending {

@@ -59,6 +59,10 @@ class SociBackend final : public Backend {
   std::vector<ProcessInfo> list_processes() override;
   void remove_process(std::string_view process_id) override;
   BackendStats stats() override;
+  // Moves damaged rows into the table bdp_quarantine (created when first
+  // needed), all in one transaction; a reference table is renamed
+  // bdp_quarantine_data_<id>. See docs/storage-db.md.
+  QuarantineReport quarantine(const QuarantineRequest& request) override;
 
  private:
   // The sqlite3* or PGconn* under the SOCI session.
@@ -68,6 +72,7 @@ class SociBackend final : public Backend {
   std::string json_param(std::string_view name) const;
   std::string json_column(std::string_view column) const;
   std::string where() const;
+  bool table_exists(const std::string& name);
   [[noreturn]] void database_error(const std::exception& e, const std::string& doing) const;
   // Opens the SQLite file read-only (see the constructor).
   void open_sqlite_read_only();

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 namespace bdp::cli {
 
@@ -177,6 +178,22 @@ void print_record(const RecordInfo& r) {
   }
 }
 
+// One line on stderr per damaged entry of a listing, with the reason.
+template <class Entries>
+void print_damage_notes(const Entries& entries) {
+  std::size_t damaged = 0;
+  for (const auto& e : entries) {
+    if (e.damage.empty()) continue;
+    ++damaged;
+    std::cerr << "bdp: damaged: " << e.damage << '\n';
+  }
+  if (damaged != 0) {
+    std::cerr << "bdp: " << damaged
+              << " damaged entries listed; bdp doctor checks the stores, bdp doctor "
+                 "--quarantine moves damaged entries aside\n";
+  }
+}
+
 }  // namespace
 
 int cmd_ps(const std::string& config_file, const PsArgs& args) {
@@ -196,9 +213,10 @@ int cmd_ps(const std::string& config_file, const PsArgs& args) {
     const double seconds = p.finished_at > p.started_at
                                ? static_cast<double>(p.finished_at - p.started_at) / 1e6
                                : 0.0;
-    rows.push_back({p.id, p.name, std::string(to_string(p.status)), short_time(p.started_at),
-                    p.finished_at ? fixed(seconds, 2) : "-", std::to_string(p.stages.size()),
-                    human_bytes(bytes),
+    rows.push_back({p.id, p.name,
+                    p.damage.empty() ? std::string(to_string(p.status)) : std::string("damaged"),
+                    short_time(p.started_at), p.finished_at ? fixed(seconds, 2) : "-",
+                    std::to_string(p.stages.size()), human_bytes(bytes),
                     p.decisions.empty() ? "-" : clipped(compact(p.decisions), 60)});
   }
   print_table(
@@ -209,6 +227,7 @@ int cmd_ps(const std::string& config_file, const PsArgs& args) {
               << (args.name ? " with name '" + terminal_text(*args.name) + "'" : std::string())
               << '\n';
   }
+  print_damage_notes(processes);
   return kExitOk;
 }
 
@@ -236,17 +255,27 @@ int cmd_ls(const std::string& config_file, const LsArgs& args) {
     std::cout << to_pretty_json(arr) << '\n';
     return kExitOk;
   }
+  // A column that marks damaged records, when there are any.
+  const bool any_damaged = std::any_of(records.begin(), records.end(),
+                                       [](const RecordInfo& r) { return !r.damage.empty(); });
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : records) {
     rows.push_back({r.process_id, r.stage_name, r.entity_name, "v" + std::to_string(r.version),
                     r.kind == PayloadKind::table ? std::to_string(r.row_count) : "json",
                     human_bytes(r.size_bytes), short_time(r.created_at), r.backend,
                     r.storage_type == StorageType::reference ? r.data_reference : "inline"});
+    if (any_damaged) rows.back().push_back(r.damage.empty() ? "" : "damaged");
   }
-  print_table({"process", "stage", "entity", "version", "rows", "bytes", "created (UTC)", "backend",
-               "location"},
-              rows, {false, false, false, true, true, true, false, false, false});
+  std::vector<std::string> header = {"process", "stage",         "entity",  "version", "rows",
+                                     "bytes",   "created (UTC)", "backend", "location"};
+  std::vector<bool> right = {false, false, false, true, true, true, false, false, false};
+  if (any_damaged) {
+    header.push_back("state");
+    right.push_back(false);
+  }
+  print_table(header, rows, right);
   if (records.empty()) std::cerr << "bdp: no stored records match\n";
+  print_damage_notes(records);
   return kExitOk;
 }
 
@@ -258,6 +287,13 @@ int cmd_show(const std::string& config_file, const ShowArgs& args) {
     records = usage_errors([&] { return history.resolve(args.selector); });
   } else {
     records.push_back(usage_errors([&] { return history.find_record(args.selector); }));
+  }
+  // A damaged record has nothing trustworthy to show: one line saying why.
+  for (const auto& r : records) {
+    if (!r.damage.empty()) {
+      throw Error(ErrorCode::corrupt, record_name(r) + " in " + r.backend +
+                                          " is damaged: " + r.damage + " (see bdp doctor)");
+    }
   }
   if (args.json) {
     json::array arr;
@@ -272,11 +308,15 @@ int cmd_show(const std::string& config_file, const ShowArgs& args) {
     return kExitOk;
   }
   for (std::size_t i = 0; i < records.size(); ++i) {
-    if (i > 0) std::cout << '\n';
     const RecordInfo& r = records[i];
+    // Read before anything of it is printed: data that fails its checks
+    // is one error line, not half a record.
+    std::optional<Payload> read;
+    if (args.head != 0) read = history.retrieve(r);
+    if (i > 0) std::cout << '\n';
     print_record(r);
-    if (args.head == 0) continue;
-    const Payload payload = history.retrieve(r);
+    if (!read) continue;
+    const Payload& payload = *read;
     std::cout << '\n';
     if (payload.is_table()) {
       print_table_head(*payload.table(), args.head);
@@ -333,6 +373,16 @@ int cmd_stats(const std::string& config_file, const StatsArgs& args) {
     std::cout << "\nlargest stages\n";
     print_table({"process", "stage", "backend", "records", "bytes"}, rows,
                 {false, false, false, true, true});
+  }
+
+  rows.clear();
+  for (const auto& d : stats.damaged) {
+    rows.push_back({d.name, d.backend.empty() ? "-" : d.backend, d.damage});
+  }
+  if (!rows.empty()) {
+    std::cout << "\ndamaged (counted as far as they could be read; bdp doctor checks every "
+                 "record)\n";
+    print_table({"entry", "backend", "damage"}, rows, {false, false, false});
   }
 
   rows.clear();

@@ -404,6 +404,7 @@ int main(int argc, char** argv) {
 
   bdp::cli::HistoryCommands history(app);  // ps, ls, show, stats
   bdp::cli::DiffCommands diff(app);        // diff, export, import
+  bdp::cli::DoctorCommand doctor(app);     // doctor
 
   auto* cleanup = app.add_subcommand(
       "cleanup", "Remove stored data by policy, process count and age (the config's by default)");
@@ -472,6 +473,7 @@ int main(int argc, char** argv) {
     }
     if (auto code = history.run(config_file)) return *code;
     if (auto code = diff.run(config_file)) return *code;
+    if (auto code = doctor.run(config_file)) return *code;
     if (*cleanup) return cmd_cleanup(config_file, cleanup_args);
     if (*show) {
       std::string file = show_file.empty() ? config_file : show_file;

@@ -206,11 +206,15 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   StageStorage stage_storage(std::string_view stage_name) override;
   ContainerStats stats() override;
   void save_process(const ProcessInfo& process) override;
+  // Process records of every backend, newest started first. A process kept
+  // in several backends is listed once: a sound record before a damaged
+  // one, then the one finished last.
   std::vector<ProcessInfo> list_processes() override;
 
   // The payload of one record as listed by list_available_data() (its
-  // `backend` names the backend that holds it). Throws bdp::Error(config)
-  // for a backend this container does not have, and what that backend's
+  // `backend` names the backend that holds it). Throws bdp::Error(corrupt)
+  // with the reason for a record listed as damaged, bdp::Error(config) for
+  // a backend this container does not have, and what that backend's
   // retrieve() throws (not_found, corrupt, io).
   Payload retrieve_record(const RecordInfo& record);
 
@@ -238,6 +242,11 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   // removed, or by a backend that keeps placeholder rows), except those of
   // the current process. Reported like retain().
   CleanupReport remove_orphans(bool dry_run = false);
+
+  // The backend instances this container has, by name, each once (an
+  // instance configured under two names is listed under the first). The
+  // pointers are the container's: valid while it lives.
+  std::vector<std::pair<std::string, Backend*>> backends() const;
 
   // The failed background writes so far (one line each), forgotten by this
   // call: after it, stores and flush() no longer throw for them.
