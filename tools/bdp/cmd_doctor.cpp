@@ -13,7 +13,9 @@
 namespace bdp::cli {
 
 int cmd_doctor(const std::string& config_file, const DoctorArgs& args) {
-  Stores stores(storage_config(config_file));
+  // Checking only reads; quarantine changes the stores.
+  Stores stores(storage_config(config_file),
+                args.quarantine ? Access::read_write : Access::read_only);
   DoctorOptions options;
   options.quarantine = args.quarantine;
   const DoctorReport report = check_stores(*stores.container, options);
