@@ -422,7 +422,7 @@ QuarantineReport CsvBackend::quarantine(const QuarantineRequest& request) {
         if (move(f)) files.emplace_back(f.lexically_relative(layout_.root).generic_string());
       }
     }
-    sync_dir(dir);
+    if (!files.empty()) sync_dir(dir);
     // The files first: a crash before this line leaves a listed record
     // whose files are gone, which the next quarantine drops.
     index_.append(json::object{{"op", "remove"}, {"id", record.id}}, true);
