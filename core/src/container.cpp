@@ -875,6 +875,9 @@ CleanupReport DataContainer::retain(const RetentionRule& rule, bool dry_run) {
     std::set<std::string> retired;
     std::uint64_t kept = 0;
     for (const auto& process : backend->list_processes()) {
+      // A damaged process record has no trustworthy name or age: neither it
+      // nor its records are retired (bdp doctor --quarantine moves it aside).
+      if (!process.damage.empty()) continue;
       if (!rule.process_name.empty() && process.name != rule.process_name) continue;
       if (in_use.count(process.id)) {
         // Running, or read by a running process: kept and counted as kept.

@@ -142,8 +142,8 @@ DoctorReport check_stores(DataContainer& container, const DoctorOptions& options
       report.locations.push_back(name + ": " + moved.location);
       for (auto& line : moved.moved) report.moved.push_back(name + ": " + line);
     } catch (const Error& e) {
-      // This store keeps its damage; the others are still quarantined.
-      if (e.code() != ErrorCode::unsupported && e.code() != ErrorCode::io) throw;
+      // This store keeps (some of) its damage, reported as a failure; the
+      // other stores are still quarantined.
       report.failures.push_back(name + ": " + e.what());
     }
   }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -37,14 +38,16 @@ std::string describe(const RecordInfo& r) {
 }
 
 // The process record in `file`, named `id` by its file name; when it
-// cannot be read, a record of that id with `damage` saying why.
-ProcessInfo read_process(const fs::path& file, const std::string& id) {
+// cannot be read, a record of that id with `damage` saying why; nullopt
+// when the file is gone.
+std::optional<ProcessInfo> read_process(const fs::path& file, const std::string& id) {
   ProcessInfo damaged;
   damaged.id = id;
   std::string text;
   try {
     text = read_whole(file, "process record");
   } catch (const Error& e) {
+    if (e.code() == ErrorCode::not_found) return std::nullopt;  // removed while listing
     damaged.damage = e.what();  // names the file and the system's reason
     return damaged;
   }
@@ -376,7 +379,8 @@ std::vector<ProcessInfo> CsvBackend::list_processes() {
       const fs::path file = it->path();
       const std::string name = file.filename().string();
       if (name.starts_with(".") || !name.ends_with(".json")) continue;
-      out.push_back(read_process(file, name.substr(0, name.size() - 5)));
+      if (auto p = read_process(file, name.substr(0, name.size() - 5)))
+        out.push_back(std::move(*p));
     }
     if (ec) fail_os("cannot list folder", dir, ec.value());
   }
@@ -445,7 +449,7 @@ QuarantineReport CsvBackend::quarantine(const QuarantineRequest& request) {
         if (move(f)) files.emplace_back(f.lexically_relative(layout_.root).generic_string());
       }
     }
-    sync_dir(dir);
+    if (!files.empty()) sync_dir(dir);
     // The files first: a crash before this line leaves a listed record
     // whose files are gone, which the next quarantine drops.
     index_.append(json::object{{"op", "remove"}, {"id", record.id}}, true);

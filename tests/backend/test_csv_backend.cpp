@@ -671,6 +671,7 @@ BOOST_AUTO_TEST_CASE(csv_quarantine_moves_damaged_files_aside_and_keeps_the_rest
   RecordInfo side = store(*backend, "p", "s", "side", Payload(make_table(3)));
   RecordInfo data = store(*backend, "p", "s", "data", Payload(make_table(3)));
   RecordInfo sound = store(*backend, "p", "s", "sound", Payload(make_table(3)));
+  RecordInfo gone = store(*backend, "p", "s", "gone", Payload(make_table(3)));
   backend->save_process(process_record("p", 1));
   backend->save_process(process_record("q", 2));
   const fs::path folder = root / "p" / "s";
@@ -678,6 +679,7 @@ BOOST_AUTO_TEST_CASE(csv_quarantine_moves_damaged_files_aside_and_keeps_the_rest
   std::string csv_text = bdp::test::read_file(data.data_reference);
   bdp::test::write_file(data.data_reference, flip_bit(csv_text, csv_text.size() - 3, 1));
   bdp::test::write_file(root / ".bdp" / "processes" / "p.json", "{");
+  fs::remove_all(folder / "gone");  // its whole folder: the index still lists it
 
   bdp::QuarantineRequest request;
   for (auto r : backend->list(bdp::Query{})) {
@@ -685,12 +687,13 @@ BOOST_AUTO_TEST_CASE(csv_quarantine_moves_damaged_files_aside_and_keeps_the_rest
     r.damage = r.id == side.id ? "its sidecar is malformed" : "its data file was changed";
     request.records.push_back(r);
   }
+  BOOST_REQUIRE(request.records.size() == 3u);
   for (const auto& p : backend->list_processes()) {
     if (!p.damage.empty()) request.processes.push_back(p);
   }
   BOOST_REQUIRE(request.processes.size() == 1u);
   const auto report = backend->quarantine(request);
-  BOOST_TEST(report.moved.size() == 3u);
+  BOOST_TEST(report.moved.size() == 4u);
   const fs::path dest = report.location;
   BOOST_TEST(dest.parent_path() == root / ".bdp" / "quarantine");
   // The files, under their paths relative to the root, with the reasons.
@@ -700,7 +703,7 @@ BOOST_AUTO_TEST_CASE(csv_quarantine_moves_damaged_files_aside_and_keeps_the_rest
   BOOST_TEST(bdp::test::read_file(dest / "p" / "s" / "data" / "v1.csv").size() == csv_text.size());
   BOOST_TEST(bdp::test::read_file(dest / ".bdp" / "processes" / "p.json") == "{");
   const std::string log = bdp::test::read_file(dest / "quarantine.jsonl");
-  BOOST_TEST(std::count(log.begin(), log.end(), '\n') == 3);
+  BOOST_TEST(std::count(log.begin(), log.end(), '\n') == 4);
   BOOST_TEST(log.find("its data file was changed") != std::string::npos);
   BOOST_TEST(!fs::exists(folder / "side" / "v1.csv"));
   BOOST_TEST(!fs::exists(root / ".bdp" / "processes" / "p.json"));
@@ -720,6 +723,7 @@ BOOST_AUTO_TEST_CASE(csv_quarantine_moves_damaged_files_aside_and_keeps_the_rest
   BOOST_TEST(processes[0].id == "q");
   BOOST_TEST(backend->retrieve(sound).table()->equals(*make_table(3)));
   bdp::test::expect_error([&] { backend->retrieve(data); }, ErrorCode::not_found, {data.id});
+  bdp::test::expect_error([&] { backend->retrieve(gone); }, ErrorCode::not_found, {gone.id});
   // Nothing left to move the second time; the store takes new records.
   BOOST_TEST(backend->quarantine(request).moved.empty());
   store(*backend, "p", "s", "side", Payload(make_table(1)));

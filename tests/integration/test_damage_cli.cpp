@@ -314,6 +314,24 @@ BOOST_AUTO_TEST_CASE(csv_process_record_with_a_flipped_bit_is_marked_and_the_res
   damaged_process_file([](const std::string& text) { return flip_bit(text, text.find('"'), 0); });
 }
 
+BOOST_AUTO_TEST_CASE(cleanup_by_age_keeps_a_damaged_process_record_and_its_records) {
+  // A damaged process record has no age to go by: retention leaves it and
+  // its (sound) records for bdp doctor.
+  ThreeRuns runs(StoreKind::csv);
+  write_file(process_file(runs), "{");
+  auto r = runs.cli({"cleanup", "--max-age", "1d", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(parse_json(r.out).at("removed").as_array().empty(), r.out);
+  r = runs.cli({"ls", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(parse_json(r.out).as_array().size() == 6u, r.out);
+  r = runs.cli({"ps", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(count_damaged(parse_json(r.out).as_array()) == 1u, r.out);
+  r = runs.cli({"doctor"});
+  BOOST_TEST(r.exit_code == 1, describe(r));
+}
+
 BOOST_AUTO_TEST_CASE(csv_garbage_sidecar_fails_only_its_record) {
   ThreeRuns runs(StoreKind::csv);
   const fs::path sidecar = entity_dir(runs, "gen") / "v1.meta.json";
