@@ -3,12 +3,12 @@
 // Reading works on the whole text in memory. One pass tokenises it and
 // converts each cell straight into its column builder. Columns without a
 // declared type start with the type of their first non-null cell; an int64
-// column that meets a float is converted in place, and a column that meets
-// a cell of another kind becomes "string pending": its cells are skipped,
-// and a second pass over the text collects only those columns as strings.
-// Numbers, booleans and timestamps are disjoint as texts (and every int64
-// text is also a float64 text), so this gives the documented inference:
-// the first of int64, float64, bool, timestamp that fits every cell.
+// column that meets a float is converted in place (when the doubles keep
+// its values), and a column that meets a cell of another kind becomes
+// "string pending": its cells are skipped, and a second pass over the text
+// collects only those columns as strings. Numbers, booleans and timestamps
+// are disjoint as texts, so this gives the documented inference: the first
+// of int64, float64, bool, timestamp that fits every cell.
 #include <bdp/sdk/csv.hpp>
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/time.hpp>
@@ -360,12 +360,6 @@ bool to_int64(const Cell& cell, std::int64_t& v) noexcept {
   return to_int64(cell.begin, cell.end, v);
 }
 
-// As to_int64, but "-0" is not taken as an integer: it is a float's negative
-// zero, which an int64 would lose.
-bool infer_int64(const Cell& cell, std::int64_t& v) noexcept {
-  return to_int64(cell, v) && !(v == 0 && *cell.begin == '-');
-}
-
 // Exact powers of ten as doubles.
 constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -585,6 +579,212 @@ bool to_timestamp(const Cell& cell, std::int64_t& v) noexcept {
   return true;
 }
 
+// ----------------------------------------------------- inferring types
+//
+// A column left to inference takes a type only when, for every non-null
+// cell, writing the value back gives the cell's text, up to the spellings
+// that ReadOptions::schema lists as the same: inference never changes a
+// text ("00501" stays a string, "12345678901234567890" too: a double would
+// keep 17 of its digits).
+
+// Written by the writing section: the shortest text that reads back as `v`
+// ("nan", "inf", "-inf" for those); `buf` has kMaxScalarChars bytes.
+std::size_t format_float64(double v, char* buf) noexcept;
+
+constexpr bool is_digit(char c) noexcept {
+  return static_cast<unsigned>(c - '0') <= 9;
+}
+
+// As to_int64, but only for the writer's form: "-"? then "0" or digits
+// without a leading zero. So "007" is not an integer, and neither is "-0",
+// a float's negative zero, which an int64 would lose.
+bool infer_int64(const Cell& cell, std::int64_t& v) noexcept {
+  const char* p = cell.begin;
+  if (p != cell.end && *p == '-') ++p;
+  if (p == cell.end || (*p == '0' && (p != cell.begin || cell.end - p != 1))) return false;
+  return to_int64(cell, v);
+}
+
+// Whether [p, end) is a decimal in plain notation as the writer writes
+// one: "-"? ("0" | a digit other than 0, then digits) ("." digits)?; and
+// how many significant digits it has (those from the first digit other than
+// 0 to the last one).
+bool plain_decimal(const char* p, const char* end, std::size_t& significant) noexcept {
+  if (p != end && *p == '-') ++p;
+  if (p == end || !is_digit(*p)) return false;
+  const char* first = nullptr;  // the first and last digits other than 0
+  const char* last = nullptr;
+  bool point = false;
+  if (*p == '0') {
+    ++p;
+    if (p != end && *p != '.') return false;  // a leading zero
+  }
+  for (; p != end; ++p) {
+    if (*p == '.') {
+      if (point || p + 1 == end) return false;
+      point = true;
+      continue;
+    }
+    if (!is_digit(*p)) return false;
+    if (*p != '0') {
+      if (first == nullptr) first = p;
+      last = p;
+    }
+  }
+  significant = 0;
+  if (first != nullptr) {
+    significant = static_cast<std::size_t>(last - first) + 1;
+    if (point && std::find(first, last, '.') != last) --significant;
+  }
+  return true;
+}
+
+// Most significant digits in the writer's text of a double: 17, but an
+// integer that is shorter written in full than with an exponent (below
+// 10^22 or so) is written with all its digits ("9223372036854775808").
+constexpr std::size_t kMaxShortestDigits = 24;
+
+// A decimal number as its significant digits (without leading and
+// trailing zeros) and the power of ten of the first: "0.0120" and "1.2e-02"
+// are both "12" and -1 (0.12 * 10^-1). Zero is no digits and 0.
+struct DecimalKey {
+  std::array<char, kMaxShortestDigits> digits{};
+  std::size_t count = 0;
+  long exponent = 0;
+
+  bool operator==(const DecimalKey& other) const noexcept {
+    return count == other.count && exponent == other.exponent &&
+           std::memcmp(digits.data(), other.digits.data(), count) == 0;
+  }
+};
+
+// The key of `text`, a valid decimal with an optional sign and exponent;
+// false when it has more than kMaxShortestDigits significant digits.
+bool decimal_key(std::string_view text, DecimalKey& key) noexcept {
+  key = DecimalKey();
+  std::size_t i = 0;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+  long before_point = 0;  // digits before the point
+  long leading = 0;       // zeros before the first other digit
+  std::size_t zeros = 0;  // zeros after the last other digit so far
+  bool point = false;
+  bool started = false;
+  for (; i < text.size() && (is_digit(text[i]) || text[i] == '.'); ++i) {
+    const char c = text[i];
+    if (c == '.') {
+      point = true;
+      continue;
+    }
+    if (!point) ++before_point;
+    if (c == '0') {
+      if (started) {
+        ++zeros;
+      } else {
+        ++leading;
+      }
+      continue;
+    }
+    started = true;
+    if (key.count + zeros + 1 > kMaxShortestDigits) return false;
+    for (; zeros != 0; --zeros) key.digits[key.count++] = '0';
+    key.digits[key.count++] = c;
+  }
+  if (!started) return true;  // zero
+  long exponent = 0;
+  if (i + 1 < text.size()) {  // 'e' or 'E', a sign, digits
+    std::from_chars(text.data() + i + 1 + (text[i + 1] == '+' ? 1 : 0), text.data() + text.size(),
+                    exponent);
+  }
+  key.exponent = before_point - leading + exponent;
+  return true;
+}
+
+// Whether the decimal texts `a` and `b` are the same number (up to the
+// sign, which the callers' values carry) of at most kMaxShortestDigits
+// significant digits.
+bool same_decimal(std::string_view a, std::string_view b) noexcept {
+  DecimalKey ka;
+  DecimalKey kb;
+  return decimal_key(a, ka) && decimal_key(b, kb) && ka == kb;
+}
+
+// As to_float64, but only for a text that the writer's text of the value
+// gives back (see ReadOptions::schema): a plain decimal whose every digit
+// the double keeps, trailing zeros after the point allowed, or else exactly
+// the written text (an exponent, "nan", "inf", "-inf").
+bool infer_float64(const Cell& cell, double& v) noexcept {
+  const char* begin = cell.begin;
+  const char* end = cell.end;
+  if (begin == end || !to_float64(begin, end, end, v)) return false;
+  char written[64];
+  std::size_t significant = 0;
+  if (!plain_decimal(begin, end, significant)) {
+    const std::size_t n = format_float64(v, written);
+    return static_cast<std::size_t>(end - begin) == n && std::memcmp(written, begin, n) == 0;
+  }
+  // A decimal of at most 15 significant digits is the shortest text of the
+  // double nearest it (every such decimal reads back from its double, so
+  // no other as short can), while the double is normal.
+  const double magnitude = std::fabs(v);
+  if (significant <= 15 && (magnitude == 0 || (magnitude > 1e-300 && magnitude < 1e300))) {
+    return true;
+  }
+  if (significant > kMaxShortestDigits) return false;  // more digits than the writer writes
+  const std::string_view out(written, format_float64(v, written));
+  if (out.find('e') != std::string_view::npos) return same_decimal(cell.raw(), out);
+  // Both in plain notation, without leading zeros: the same number when
+  // the same text, but for the cell's trailing zeros after the point.
+  std::string_view text = cell.raw();
+  if (text.find('.') != std::string_view::npos) {
+    while (text.back() == '0') text.remove_suffix(1);
+    if (text.back() == '.') text.remove_suffix(1);
+  }
+  return text == out;
+}
+
+// Whether an inferred int64 cell `v` read as a double writes back as the
+// same number: always up to 2^53, and for larger numbers only when their
+// low digits are zeros the double can keep.
+bool float_keeps(std::int64_t v) noexcept {
+  constexpr std::int64_t kExact = std::int64_t{1} << 53;
+  if (v >= -kExact && v <= kExact) return true;
+  char text[32];
+  char written[64];
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  const std::size_t n = format_float64(static_cast<double>(v), written);
+  return same_decimal(std::string_view(text, static_cast<std::size_t>(end - text)),
+                      std::string_view(written, n));
+}
+
+// `text` without the trailing zeros of a timestamp's fraction of a second
+// (and without the '.' when none is left), copied to `buf` (64 bytes); the
+// text unchanged when it has no fraction before a final 'Z'.
+std::string_view without_fraction_zeros(std::string_view text, char* buf) noexcept {
+  const std::size_t dot = text.rfind('.');
+  if (text.size() > 64 || text.empty() || text.back() != 'Z' || dot == std::string_view::npos) {
+    return text;
+  }
+  std::size_t n = text.size() - 1;
+  while (n > dot + 1 && text[n - 1] == '0') --n;
+  if (n == dot + 1) n = dot;
+  std::memcpy(buf, text.data(), n);
+  buf[n] = 'Z';
+  return std::string_view(buf, n + 1);
+}
+
+// As to_timestamp, but only for the writer's form, whose fraction of a
+// second may have fewer digits ("...:59.5Z" for "...:59.500000Z"): not a
+// date alone, a time without a zone, an offset, a space for the 'T'.
+bool infer_timestamp(const Cell& cell, std::int64_t& v) noexcept {
+  if (!to_timestamp(cell, v)) return false;
+  char written[detail::kMaxTimestampChars];
+  const std::size_t n = detail::format_timestamp_to(written, v);
+  char a[64];
+  char b[64];
+  return without_fraction_zeros(cell.raw(), a) ==
+         without_fraction_zeros(std::string_view(written, n), b);
+}
+
 // ------------------------------------------------------------- columns
 
 enum class Mode : std::uint8_t {
@@ -653,10 +853,18 @@ class RowReader {
     col.builder->append_string(cell_text(cell, scratch_));
   }
 
-  // Rebuilds an inferred int64 column as float64 (exact: every int64 text
-  // reads as the double nearest its value).
-  void widen_to_float(ColumnState& col) {
+  // Rebuilds an inferred int64 column as float64, when every value read so
+  // far writes back as the same number as a double (the double nearest its
+  // value is what its text reads as); false when one does not, and the
+  // column is then left for become_pending_string.
+  bool widen_to_float(ColumnState& col) {
     Column ints = col.builder->finish();
+    {
+      auto values = ints.int64_values();
+      for (std::size_t i = 0; i < ints.size(); ++i) {
+        if (!ints.is_null(i) && !float_keeps(values[i])) return false;
+      }
+    }
     col.type = ColumnType::float64;
     col.builder.emplace(col.name, ColumnType::float64);
     col.builder->reserve(expected_rows_);
@@ -668,6 +876,7 @@ class RowReader {
         col.builder->append_float64(static_cast<double>(values[i]));
       }
     }
+    return true;
   }
 
   void become_pending_string(ColumnState& col) {
@@ -716,13 +925,13 @@ class RowReader {
         if (infer_int64(cell, i)) {
           start_builder(col, ColumnType::int64);
           col.builder->append_int64(i);
-        } else if (to_float64(cell, d)) {
+        } else if (infer_float64(cell, d)) {
           start_builder(col, ColumnType::float64);
           col.builder->append_float64(d);
         } else if (to_bool(cell, b)) {
           start_builder(col, ColumnType::boolean);
           col.builder->append_bool(b);
-        } else if (to_timestamp(cell, i)) {
+        } else if (infer_timestamp(cell, i)) {
           start_builder(col, ColumnType::timestamp);
           col.builder->append_timestamp(i);
         } else {
@@ -735,15 +944,14 @@ class RowReader {
           case ColumnType::int64:
             if (infer_int64(cell, i)) {
               col.builder->append_int64(i);
-            } else if (to_float64(cell, d)) {
-              widen_to_float(col);
+            } else if (infer_float64(cell, d) && widen_to_float(col)) {
               col.builder->append_float64(d);
             } else {
               become_pending_string(col);
             }
             return;
           case ColumnType::float64:
-            if (to_float64(cell, d)) {
+            if (infer_float64(cell, d)) {
               col.builder->append_float64(d);
             } else {
               become_pending_string(col);
@@ -757,7 +965,7 @@ class RowReader {
             }
             return;
           case ColumnType::timestamp:
-            if (to_timestamp(cell, i)) {
+            if (infer_timestamp(cell, i)) {
               col.builder->append_timestamp(i);
             } else {
               become_pending_string(col);

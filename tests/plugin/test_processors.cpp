@@ -430,6 +430,26 @@ BOOST_AUTO_TEST_CASE(read_csv_rejects_bad_params) {
                 {"params.delimiter", "unknown key", "path, schema"});
 }
 
+BOOST_AUTO_TEST_CASE(read_csv_keeps_leading_zero_postal_codes_as_strings) {
+  bdp::test::TempDir dir;
+  bdp::test::write_file(dir / "zips.csv",
+                        "zip,city,population\n"
+                        "10001,New York,21102\n"
+                        "00501,Holtsville,0\n"
+                        "01010001,Springfield district,1500\n");
+  TestContext context(params(R"({"path": "zips.csv"})"), dir.path());
+  bdp::TablePtr out = run_in("read_csv", context);
+  check_table(out, make_table({{"zip", ColumnType::string},
+                               {"city", ColumnType::string},
+                               {"population", ColumnType::int64}},
+                              {{S("10001"), S("New York"), I(21102)},
+                               {S("00501"), S("Holtsville"), I(0)},
+                               {S("01010001"), S("Springfield district"), I(1500)}}));
+  BOOST_TEST(
+      json::serialize(context.decisions["inferred_schema"]) ==
+      json::serialize(json::parse(R"({"zip":"string","city":"string","population":"int64"})")));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ============================================================================

@@ -282,7 +282,7 @@ BOOST_AUTO_TEST_CASE(single_column_table_keeps_null_rows_as_empty_lines) {
 BOOST_AUTO_TEST_CASE(inference_picks_int_float_bool_timestamp_then_string) {
   auto t = csv::parse(
       "i,f,b,t,s,n,widen\n"
-      "1,1.5,true,2024-01-01,x,,1\n"
+      "1,1.5,true,2024-01-01T00:00:00Z,x,,1\n"
       "-2,nan,false,2024-01-01T10:00:00Z,1,,2.5\n"
       ",,,,,,\n"
       "3,-inf,true,1969-12-31T23:59:59.5Z,true,,3\n");
@@ -814,6 +814,159 @@ BOOST_AUTO_TEST_CASE(declared_reader_reports_errors_like_the_general_reader) {
     }
     check_both_readers(text, nullptr);
   }
+}
+
+// ------------------------------------------------ inference keeps the text
+//
+// An inferred column takes a type only when writing each value back gives
+// its cell's text (docs/config.md, read_csv): these are the cases a user
+// meets, each read as a one-cell column.
+
+namespace {
+
+struct InferenceCase {
+  const char* text;
+  const char* type;     // the inferred type
+  const char* written;  // the cell as write() writes it back
+};
+
+const InferenceCase kInferenceCases[] = {
+    // int64: the writer's form only.
+    {"42", "int64", "42"},
+    {"-7", "int64", "-7"},
+    {"0", "int64", "0"},
+    {"9223372036854775807", "int64", "9223372036854775807"},
+    {"00501", "string", "00501"},
+    {"01010001", "string", "01010001"},
+    {"-01", "string", "-01"},
+    {"+5", "string", "+5"},
+    {"0x1F", "string", "0x1F"},
+    {" 7", "string", " 7"},
+    {"7 ", "string", "7 "},
+    {"1_000", "string", "1_000"},
+    // float64: every digit kept; trailing zeros after the point allowed.
+    {"1.5", "float64", "1.5"},
+    {"1.50", "float64", "1.5"},
+    {"9.00", "float64", "9"},
+    {"1.0", "float64", "1"},
+    {"-0", "float64", "-0"},
+    {"-0.0", "float64", "-0"},
+    {"0.5", "float64", "0.5"},
+    {"-0.25", "float64", "-0.25"},
+    {"0.0001", "float64", "1e-04"},
+    {"1000000000000000.0", "float64", "1e+15"},
+    {"0.30000000000000004", "float64", "0.30000000000000004"},
+    {"9223372036854775808", "float64", "9223372036854775808"},        // 2^63: the double is exact
+    {"1180591620717411303424", "float64", "1180591620717411303424"},  // 2^70, written in full
+    {"10000000000000000000000", "float64", "1e+22"},
+    {"1e+300", "float64", "1e+300"},
+    {"1e-07", "float64", "1e-07"},
+    {"5e-324", "float64", "5e-324"},
+    {"nan", "float64", "nan"},
+    {"inf", "float64", "inf"},
+    {"-inf", "float64", "-inf"},
+    {"01.5", "string", "01.5"},
+    {"00.5", "string", "00.5"},
+    {".5", "string", ".5"},
+    {"1.", "string", "1."},
+    {"+1.5", "string", "+1.5"},
+    {"1e3", "string", "1e3"},
+    {"1E+300", "string", "1E+300"},
+    {"2310009E13", "string", "2310009E13"},
+    {"1e-7", "string", "1e-7"},
+    {"NaN", "string", "NaN"},
+    {"-nan", "string", "-nan"},
+    {"Infinity", "string", "Infinity"},
+    {"12345678901234567890", "string", "12345678901234567890"},
+    {"0.1000000000000000055511151231257827", "string", "0.1000000000000000055511151231257827"},
+    {"9007199254740993.0", "string", "9007199254740993.0"},
+    // bool: true and false in any letter case.
+    {"true", "bool", "true"},
+    {"FALSE", "bool", "false"},
+    {"True", "bool", "true"},
+    {"yes", "string", "yes"},
+    // timestamp: the writer's form, fraction digits optional.
+    {"2024-01-01T10:00:00Z", "timestamp", "2024-01-01T10:00:00Z"},
+    {"1969-12-31T23:59:59.5Z", "timestamp", "1969-12-31T23:59:59.500000Z"},
+    {"2024-01-01T10:00:00.000Z", "timestamp", "2024-01-01T10:00:00Z"},
+    {"2024-01-01T10:00:00.123456Z", "timestamp", "2024-01-01T10:00:00.123456Z"},
+    {"2024-01-01", "string", "2024-01-01"},
+    {"2024-01-01T10:00:00", "string", "2024-01-01T10:00:00"},
+    {"2024-01-01 10:00:00Z", "string", "2024-01-01 10:00:00Z"},
+    {"2024-01-01T12:00:00+02:00", "string", "2024-01-01T12:00:00+02:00"},
+    {"2024-01-01t10:00:00z", "string", "2024-01-01t10:00:00z"},
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(inference_takes_a_type_only_when_writing_the_value_back_gives_the_text) {
+  for (const auto& c : kInferenceCases) {
+    for (bool quoted : {false, true}) {
+      const std::string cell = quoted ? "\"" + std::string(c.text) + "\"" : std::string(c.text);
+      auto t = csv::parse("v\n" + cell + "\n");
+      BOOST_TEST(bdp::to_string(t->column(0).type()) == c.type, "text '" << cell << "'");
+      BOOST_TEST(csv::format_cell(t->column(0), 0) == c.written, "text '" << cell << "'");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(inference_keeps_leading_zero_postal_codes_as_strings) {
+  // Numbers first, codes with leading zeros later: the column is read again
+  // as strings, every cell with its own text.
+  auto t = csv::parse(
+      "zip,district,plz,count,ratio\n"
+      "10001,01010001,80331,0,0.5\n"
+      "00501,01010002,01067,1,0.25\n"
+      ",,,,\n"
+      "02134,10010003,99999,10,1\n");
+  for (const char* name : {"zip", "district", "plz"}) {
+    BOOST_TEST(bdp::to_string(t->column(name).type()) == "string", name);
+  }
+  BOOST_TEST(t->column("zip").string_at(0) == "10001");
+  BOOST_TEST(t->column("zip").string_at(1) == "00501");
+  BOOST_TEST(t->column("zip").is_null(2));
+  BOOST_TEST(t->column("zip").string_at(3) == "02134");
+  BOOST_TEST(t->column("district").string_at(0) == "01010001");
+  BOOST_TEST(t->column("plz").string_at(1) == "01067");
+  BOOST_TEST(t->column("plz").string_at(3) == "99999");
+  // "0" and "0.5" have no leading zero.
+  BOOST_TEST(bdp::to_string(t->column("count").type()) == "int64");
+  BOOST_TEST(bdp::to_string(t->column("ratio").type()) == "float64");
+  // And the text written back is the text read.
+  std::string out;
+  csv::write(*t, out);
+  BOOST_TEST(out ==
+             "zip,district,plz,count,ratio\n"
+             "10001,01010001,80331,0,0.5\n"
+             "00501,01010002,01067,1,0.25\n"
+             ",,,,\n"
+             "02134,10010003,99999,10,1\n");
+}
+
+BOOST_AUTO_TEST_CASE(declared_int64_reads_leading_zero_codes_as_numbers) {
+  csv::ReadOptions o;
+  o.schema.emplace("zip", ColumnType::int64);
+  auto t = csv::parse("zip,city\n00501,Holtsville\n10001,New York\n", o);
+  BOOST_TEST(t->column("zip").int64_at(0) == 501);
+  BOOST_TEST(t->column("zip").int64_at(1) == 10001);
+}
+
+BOOST_AUTO_TEST_CASE(inference_widens_integers_to_float_only_when_the_doubles_keep_them) {
+  auto t = csv::parse(
+      "small,big,exact,negzero\n"
+      "1,9007199254740993,1152921504606846976,5\n"
+      "2.5,0.5,0.5,-0\n");
+  BOOST_TEST(bdp::to_string(t->column("small").type()) == "float64");
+  BOOST_TEST(t->column("small").float64_at(0) == 1.0);
+  // 2^53 + 1 has no double: as float64 it would change.
+  BOOST_TEST(bdp::to_string(t->column("big").type()) == "string");
+  BOOST_TEST(t->column("big").string_at(0) == "9007199254740993");
+  BOOST_TEST(t->column("big").string_at(1) == "0.5");
+  // 2^60 is a double, written back with all its digits.
+  BOOST_TEST(bdp::to_string(t->column("exact").type()) == "float64");
+  BOOST_TEST(csv::format_cell(t->column("exact"), 0) == "1152921504606846976");
+  BOOST_TEST(bdp::to_string(t->column("negzero").type()) == "float64");
+  BOOST_TEST(std::signbit(t->column("negzero").float64_at(1)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

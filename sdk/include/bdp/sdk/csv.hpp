@@ -21,9 +21,23 @@
 namespace bdp::csv {
 
 struct ReadOptions {
-  // Column types by name. Columns not named here are inferred from their
-  // cells: int64, then float64, then bool, then timestamp, else string (an
-  // all-null column is string).
+  // Column types by name; a declared column reads every cell its type's
+  // reader accepts (int64 "007" is 7). Columns not named here are inferred
+  // from their cells: the first of int64, float64, bool and timestamp that
+  // holds every non-null cell without changing its text, else string (an
+  // all-null column is string). A cell fits a type when the table's CSV
+  // form of its value is the cell's text, except where noted:
+  //   int64      "-"? then "0" or digits without a leading zero, in range
+  //              ("42", "-7"; not "007", "+5", "-0", "1.0", " 7", "0x1F")
+  //   float64    a decimal whose every digit the double keeps, trailing
+  //              zeros after the point allowed ("9.00", "0.0001", "-0",
+  //              "1.5"; not "01.5", ".5", "1.", "+1.5",
+  //              "12345678901234567890"); an exponent only in the written
+  //              form ("1e+300", "1e-07"; not "1e3"); "nan", "inf", "-inf"
+  //   bool       true or false, in any letter case
+  //   timestamp  "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" (fewer fraction digits
+  //              allowed); not a date alone, a time without "Z", an offset
+  // Quotes around a cell do not change its type.
   std::map<std::string, ColumnType, std::less<>> schema;
   // Name used in error messages (a file name); defaults to "<input>".
   std::string source_name;
