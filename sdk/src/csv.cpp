@@ -1,7 +1,8 @@
 // The CSV codec.
 //
-// Reading works on the whole text in memory. One pass tokenises it and
-// converts each cell straight into its column builder. Columns without a
+// Reading works on the whole text in memory. A first look finds lone '\r'
+// line ends (see "the text"). One pass then tokenises the text and converts
+// each cell straight into its column builder. Columns without a
 // declared type start with the type of their first non-null cell; an int64
 // column that meets a float is converted in place (when the doubles keep
 // its values), and a column that meets a cell of another kind becomes
@@ -220,6 +221,82 @@ class Scanner {
   std::size_t line_;
   std::string_view source_;
 };
+
+// -------------------------------------------------------------- the text
+//
+// Before any cell is read, parse() looks at the whole text once for a '\r'
+// that no '\n' follows. Such a lone '\r' outside quoted cells ends a line
+// (files from old Macs end every line so): the readers are given the text
+// with those made '\n' (in place when the text is the codec's own, as
+// read_file's is, else in a copy), so that they only ever meet "\n" and
+// "\r\n".
+
+// Whether [p, end) has a '\r' that no '\n' follows.
+bool has_lone_cr(const char* p, const char* end) noexcept {
+  while (p != end) {
+    p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
+    if (p == nullptr) return false;
+    if (p + 1 == end || p[1] != '\n') return true;
+    p += 2;
+  }
+  return false;
+}
+
+// The first '"' or '\r' in [p, end), or end.
+inline const char* find_quote_or_cr(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i cr = _mm_set1_epi8('\r');
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, cr))));
+    if (mask != 0) return p + std::countr_zero(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && *p != '"' && *p != '\r') ++p;
+  return p;
+}
+
+// Makes every lone '\r' outside quoted cells of [begin, end) a '\n' in the
+// buffer that `writable()` returns, which holds the same bytes (the text
+// itself, or a copy) and is asked for at the first such '\r' only. Returns
+// that buffer, or null when there was none. Only quotes and '\r's need a
+// look: a quote opens a quoted cell when it starts a cell, right after the
+// text's start, a ',' or a line end.
+template <class Writable>
+char* normalise_line_ends(const char* begin, const char* end, Writable&& writable) {
+  char* out = nullptr;
+  const char* p = begin;
+  while ((p = find_quote_or_cr(p, end)) != end) {
+    if (*p == '\r') {
+      if (p + 1 == end || p[1] != '\n') {
+        if (out == nullptr) out = writable();
+        out[p - begin] = '\n';
+      }
+      ++p;
+      continue;
+    }
+    if (p != begin && p[-1] != ',' && p[-1] != '\n' && p[-1] != '\r') {
+      ++p;  // a quote inside an unquoted cell
+      continue;
+    }
+    // A quoted cell: on after its closing quote (a doubled one is not).
+    ++p;
+    for (;;) {
+      p = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+      if (p == nullptr) return out;  // never closed: the readers say so
+      if (p + 1 != end && p[1] == '"') {
+        p += 2;
+        continue;
+      }
+      ++p;
+      break;
+    }
+  }
+  return out;
+}
 
 // The cell's text with doubled quotes undone; `scratch` holds it if needed.
 std::string_view cell_text(const Cell& cell, std::string& scratch) {
@@ -1748,12 +1825,35 @@ TablePtr parse(std::string_view text, const ReadOptions& options) {
   return parse(text, options, 0);
 }
 
-TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threads) {
+namespace {
+
+// parse(), where `writable` is null or `text.data()`, which may then be
+// changed (read_file's own buffer).
+TablePtr parse_text(std::string_view text, const ReadOptions& options, unsigned threads,
+                    char* writable) {
   const std::string source = options.source_name.empty() ? "<input>" : options.source_name;
   const char* begin = text.data();
   const char* end = text.data() + text.size();
-  if (text.size() >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) begin += 3;  // UTF-8 BOM
+  if (text.size() >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) {  // UTF-8 BOM
+    begin += 3;
+    if (writable != nullptr) writable += 3;
+  }
   if (begin == end) return std::make_shared<const Table>();
+  // A copy of the text with lone '\r's made '\n', when it cannot be changed.
+  std::string copy;
+  if (has_lone_cr(begin, end)) {
+    const char* changed = normalise_line_ends(begin, end, [&] {
+      if (writable == nullptr) {
+        copy.assign(begin, end);
+        writable = copy.data();
+      }
+      return writable;
+    });
+    if (changed != nullptr) {
+      end = changed + (end - begin);
+      begin = changed;
+    }
+  }
 
   // The header.
   Scanner scanner(begin, end, 1, source);
@@ -1858,6 +1958,12 @@ TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threa
   return std::make_shared<const Table>(std::move(result));
 }
 
+}  // namespace
+
+TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threads) {
+  return parse_text(text, options, threads, nullptr);
+}
+
 // ------------------------------------------------------------ read_file
 
 TablePtr read_file(const std::filesystem::path& path, ReadOptions options) {
@@ -1903,7 +2009,7 @@ TablePtr read_file(const std::filesystem::path& path, ReadOptions options) {
     used += static_cast<std::size_t>(n);
   }
   text.resize(used);
-  return parse(text, options);
+  return parse_text(text, options, 0, text.data());
 }
 
 // ---------------------------------------------------------------- write

@@ -450,6 +450,26 @@ BOOST_AUTO_TEST_CASE(read_csv_keeps_leading_zero_postal_codes_as_strings) {
       json::serialize(json::parse(R"({"zip":"string","city":"string","population":"int64"})")));
 }
 
+BOOST_AUTO_TEST_CASE(read_csv_reads_lf_crlf_cr_and_bom_files_alike) {
+  bdp::test::TempDir dir;
+  const bdp::TablePtr expected =
+      make_table({{"id", ColumnType::int64}, {"name", ColumnType::string}},
+                 {{I(1), S("alpha")}, {I(2), N}, {I(3), S("two\nlines")}});
+  const std::map<std::string, std::string> files = {
+      {"lf.csv", "id,name\n1,alpha\n2,\n3,\"two\nlines\"\n"},
+      {"crlf.csv", "id,name\r\n1,alpha\r\n2,\r\n3,\"two\nlines\"\r\n"},
+      {"cr.csv", "id,name\r1,alpha\r2,\r3,\"two\nlines\"\r"},
+      {"bom.csv", "\xEF\xBB\xBFid,name\r\n1,alpha\r\n2,\r\n3,\"two\nlines\""},
+      {"mixed.csv", "id,name\r\n1,alpha\r2,\n3,\"two\nlines\"\r"}};
+  for (const auto& [name, text] : files) {
+    bdp::test::write_file(dir / name, text);
+    TestContext context(params(R"({"path": ")" + name + R"("})"), dir.path());
+    BOOST_TEST_CONTEXT(name) {
+      check_table(run_in("read_csv", context), expected);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ============================================================================

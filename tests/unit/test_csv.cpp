@@ -969,4 +969,93 @@ BOOST_AUTO_TEST_CASE(inference_widens_integers_to_float_only_when_the_doubles_ke
   BOOST_TEST(std::signbit(t->column("negzero").float64_at(1)));
 }
 
+// ------------------------------------------------------------ line ends
+
+namespace {
+
+// Reads `text` with every column declared, then with the "id" column left
+// to inference, and requires both to equal `expected`.
+void check_reads_as(const std::string& text, const bdp::TablePtr& expected, unsigned threads = 1) {
+  auto declared = csv::parse(text, with_schema(expected->schema()), threads);
+  BOOST_TEST(declared->equals(*expected), "declared reader, text:\n" << text.substr(0, 200));
+  csv::ReadOptions general = with_schema(expected->schema());
+  general.schema.erase("id");
+  auto inferred = csv::parse(text, general, threads);
+  BOOST_TEST(inferred->equals(*expected), "general reader, text:\n" << text.substr(0, 200));
+}
+
+// `text` with each "\n" replaced by `line_end`.
+std::string with_line_ends(const std::string& text, const std::string& line_end) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += line_end;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(lf_crlf_and_cr_line_ends_read_the_same_rows) {
+  TableBuilder b({{"id", ColumnType::int64}, {"name", ColumnType::string}});
+  b.append_row({std::int64_t{1}, std::string("alpha")});
+  b.append_row({std::int64_t{2}, std::monostate{}});
+  b.append_row({std::int64_t{3}, std::string("gamma, quoted")});
+  auto expected = b.finish();
+  const std::string lf = "id,name\n1,alpha\n2,\n3,\"gamma, quoted\"\n";
+  for (const char* line_end : {"\n", "\r\n", "\r"}) {
+    const std::string text = with_line_ends(lf, line_end);
+    check_reads_as(text, expected);
+    check_reads_as(text.substr(0, text.size() - std::strlen(line_end)), expected);  // no last end
+    check_reads_as("\xEF\xBB\xBF" + text, expected);                                // a BOM
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mixed_line_ends_each_end_one_line) {
+  TableBuilder b({{"id", ColumnType::int64}, {"name", ColumnType::string}});
+  for (std::int64_t i = 1; i <= 4; ++i)
+    b.append_row({i, std::string(1, static_cast<char>('a' + i))});
+  auto expected = b.finish();
+  check_reads_as("id,name\r\n1,b\r2,c\n3,d\r\n4,e\r", expected);
+  // "\r\r\n" (a CRLF file converted once too often) is a line end and a
+  // blank line, and blank lines between rows are skipped.
+  check_reads_as("id,name\r\r\n1,b\r\r\n2,c\r\r\n3,d\r\r\n4,e\r\r\n", expected);
+  // Line numbers in errors count every kind of line end.
+  auto msg =
+      error_of([] { (void)csv::parse("a,b\r1,2\r\n3\n4,5\r"); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("<input>: line 3, column 2: row has 1 cells") == 0u, msg);
+}
+
+BOOST_AUTO_TEST_CASE(a_lone_cr_inside_a_quoted_cell_stays_in_the_cell) {
+  TableBuilder b({{"id", ColumnType::int64}, {"note", ColumnType::string}});
+  b.append_row({std::int64_t{1}, std::string("two\rlines")});
+  b.append_row({std::int64_t{2}, std::string("cr at end\r")});
+  b.append_row({std::int64_t{3}, std::string("\r")});
+  auto expected = b.finish();
+  // In a file with CR line ends, and in one with LF line ends (as write()
+  // makes it).
+  check_reads_as("id,note\r1,\"two\rlines\"\r2,\"cr at end\r\"\r3,\"\r\"\r", expected);
+  check_reads_as(to_csv(*expected), expected);
+  BOOST_TEST(to_csv(*csv::parse(to_csv(*expected), with_schema(expected->schema()))) ==
+             to_csv(*expected));
+}
+
+BOOST_AUTO_TEST_CASE(cr_line_ends_read_in_parallel_like_lf_ones) {
+  // About 12 MB with every column declared: read in parts on threads.
+  TableBuilder b({{"id", ColumnType::int64}, {"note", ColumnType::string}});
+  const std::string note = "a quoted,\rcell " + std::string(50, 'n');
+  for (std::int64_t i = 0; i < 200'000; ++i) {
+    b.append_row({i, i % 7 == 3 ? bdp::Value() : bdp::Value(note)});
+  }
+  auto expected = b.finish();
+  const std::string text = with_line_ends(to_csv(*expected), "\r");
+  BOOST_REQUIRE(text.size() > 8u << 20);
+  for (unsigned threads : {1u, 3u}) {
+    BOOST_TEST(csv::parse(text, with_schema(expected->schema()), threads)->equals(*expected));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,9 +1,10 @@
 // The CSV codec shared by the read_csv processor and the CSV backend.
 //
 // Format: RFC 4180 with a header row, ',' separator, '\n' line ends on
-// write ('\r\n' accepted on read). Cells are written so that they read back
-// exactly: an empty unquoted cell is null, a quoted empty cell ("") is the
-// empty string; floats use the shortest form that round-trips; timestamps are
+// write ("\n", "\r\n" and a lone '\r' all end a line on read; a UTF-8 byte
+// order mark is skipped). Cells are written so that they read back exactly:
+// an empty unquoted cell is null, a quoted empty cell ("") is the empty
+// string; floats use the shortest form that round-trips; timestamps are
 // ISO 8601 UTC; booleans are true/false.
 #pragma once
 
