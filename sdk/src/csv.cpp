@@ -2009,6 +2009,9 @@ TablePtr read_file(const std::filesystem::path& path, ReadOptions options) {
     used += static_cast<std::size_t>(n);
   }
   text.resize(used);
+  if (used == 0 || (used == 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0)) {
+    throw Error(ErrorCode::invalid_argument, name + ": empty file (no header line)");
+  }
   return parse_text(text, options, 0, text.data());
 }
 

@@ -470,6 +470,23 @@ BOOST_AUTO_TEST_CASE(read_csv_reads_lf_crlf_cr_and_bom_files_alike) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(read_csv_empty_file_is_an_error_and_header_only_file_has_no_rows) {
+  bdp::test::TempDir dir;
+  bdp::test::write_file(dir / "empty.csv", "");
+  TestContext empty(params(R"({"path": "empty.csv"})"), dir.path());
+  check_error([&] { run_in("read_csv", empty); }, ErrorCode::invalid_argument,
+              {(dir / "empty.csv").string() + ": empty file (no header line)"});
+
+  bdp::test::write_file(dir / "header.csv", "id,name,when\r\n");
+  TestContext header(params(R"({"path": "header.csv", "schema": {"when": "timestamp"}})"),
+                     dir.path());
+  check_table(run_in("read_csv", header), make_table({{"id", ColumnType::string},
+                                                      {"name", ColumnType::string},
+                                                      {"when", ColumnType::timestamp}},
+                                                     {}));
+  BOOST_TEST(header.decisions["rows"] == json::value(0));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ============================================================================

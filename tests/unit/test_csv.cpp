@@ -1058,4 +1058,27 @@ BOOST_AUTO_TEST_CASE(cr_line_ends_read_in_parallel_like_lf_ones) {
   }
 }
 
+// ----------------------------------------------------------- empty files
+
+BOOST_AUTO_TEST_CASE(empty_file_is_an_error_naming_it_and_a_header_only_file_has_no_rows) {
+  bdp::test::TempDir dir;
+  const auto empty = dir / "empty.csv";
+  bdp::test::write_file(empty, "");
+  BOOST_TEST(error_of([&] { (void)csv::read_file(empty); }, ErrorCode::invalid_argument) ==
+             empty.string() + ": empty file (no header line)");
+  const auto bom = dir / "bom.csv";
+  bdp::test::write_file(bom, "\xEF\xBB\xBF");
+  BOOST_TEST(error_of([&] { (void)csv::read_file(bom); }, ErrorCode::invalid_argument) ==
+             bom.string() + ": empty file (no header line)");
+  for (const char* text :
+       {"zip,city\n", "zip,city", "zip,city\r\n", "zip,city\r", "\xEF\xBB\xBFzip,city\n"}) {
+    const auto header = dir / "header.csv";
+    bdp::test::write_file(header, text);
+    auto t = csv::read_file(header);
+    BOOST_TEST(t->num_columns() == 2u);
+    BOOST_TEST(t->num_rows() == 0u);
+    BOOST_TEST(t->column(1).name() == "city");
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -46,7 +46,8 @@ struct ReadOptions {
 
 // Parses CSV text into a table. Throws bdp::Error(invalid_argument) naming
 // the source, line and column for malformed input or a cell that does not
-// fit its declared type.
+// fit its declared type. An empty text (or only a byte order mark) is a
+// table with no columns: what write() writes for one.
 BDP_SDK_API TablePtr parse(std::string_view text, const ReadOptions& options = {});
 
 // As parse(), which is parse(text, options, 0). When every column is
@@ -56,7 +57,9 @@ BDP_SDK_API TablePtr parse(std::string_view text, const ReadOptions& options = {
 BDP_SDK_API TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threads);
 
 // Reads a file; errors name the file. Throws bdp::Error(not_found) for a
-// missing file, bdp::Error(io) when it cannot be read.
+// missing file, bdp::Error(io) when it cannot be read, and
+// bdp::Error(invalid_argument) for an empty file (0 bytes, or only a byte
+// order mark): a CSV file has at least a header line.
 BDP_SDK_API TablePtr read_file(const std::filesystem::path& path, ReadOptions options = {});
 
 // Appends the table as CSV (header + rows) to `out`. Large tables are
