@@ -1,15 +1,16 @@
 // The CSV codec.
 //
-// Reading works on the whole text in memory. A first look finds lone '\r'
-// line ends (see "the text"). One pass then tokenises the text and converts
-// each cell straight into its column builder. Columns without a
-// declared type start with the type of their first non-null cell; an int64
-// column that meets a float is converted in place (when the doubles keep
-// its values), and a column that meets a cell of another kind becomes
-// "string pending": its cells are skipped, and a second pass over the text
-// collects only those columns as strings. Numbers, booleans and timestamps
-// are disjoint as texts, so this gives the documented inference: the first
-// of int64, float64, bool, timestamp that fits every cell.
+// Reading works on the whole text in memory. A first look at every byte
+// checks the encoding and finds lone '\r' line ends (see "the text"). One
+// pass then tokenises the text and converts each cell straight into its
+// column builder. Columns without a declared type start with the type of
+// their first non-null cell; an int64 column that meets a float is
+// converted in place (when the doubles keep its values), and a column that
+// meets a cell of another kind becomes "string pending": its cells are
+// skipped, and a second pass over the text collects only those columns as
+// strings. Numbers, booleans and timestamps are disjoint as texts, so this
+// gives the documented inference: the first of int64, float64, bool,
+// timestamp that fits every cell.
 #include <bdp/sdk/csv.hpp>
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/time.hpp>
@@ -224,22 +225,194 @@ class Scanner {
 
 // -------------------------------------------------------------- the text
 //
-// Before any cell is read, parse() looks at the whole text once for a '\r'
-// that no '\n' follows. Such a lone '\r' outside quoted cells ends a line
-// (files from old Macs end every line so): the readers are given the text
-// with those made '\n' (in place when the text is the codec's own, as
-// read_file's is, else in a copy), so that they only ever meet "\n" and
-// "\r\n".
+// Before any cell is read, parse() looks at the whole text once. A checked
+// encoding's errors are found there, so both readers report them alike (and
+// before any problem with a cell); so is a '\r' that no '\n' follows. Such a
+// lone '\r' outside quoted cells ends a line (files from old Macs end every
+// line so): the readers are given the text with those made '\n' (in place
+// when the text is the codec's own, as read_file's is, else in a copy), so
+// that they only ever meet "\n" and "\r\n".
 
-// Whether [p, end) has a '\r' that no '\n' follows.
-bool has_lone_cr(const char* p, const char* end) noexcept {
-  while (p != end) {
-    p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
-    if (p == nullptr) return false;
-    if (p + 1 == end || p[1] != '\n') return true;
-    p += 2;
+// The length of the valid UTF-8 sequence that starts with the non-ASCII
+// byte at `p` (before `end`), or 0 when none does: overlong forms,
+// surrogates and code points above U+10FFFF are not valid.
+std::size_t utf8_sequence(const char* p, const char* end) noexcept {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  const unsigned lead = u[0];
+  std::size_t n = 0;
+  unsigned low = 0x80;  // the range of the second byte
+  unsigned high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong: below U+0800
+    if (lead == 0xED) high = 0x9F;  // surrogates: U+D800 to U+DFFF
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong: below U+10000
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
   }
-  return false;
+  if (static_cast<std::size_t>(end - p) < n || u[1] < low || u[1] > high) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if ((u[i] & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// Whether a checked text's byte `c` needs a closer look: not ASCII, NUL or
+// '\r'.
+constexpr bool is_special(unsigned char c) noexcept {
+  return c >= 0x80 || c == 0 || c == '\r';
+}
+
+// The first byte at or after `p` that is_special, or `end`. Such bytes are
+// rare: this looks at 64 bytes at a time, then 16 at a time.
+inline const char* find_special(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i cr = _mm_set1_epi8('\r');
+  // The high bit of each byte of `v` that is_special.
+  const auto special = [&](const char* at) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    return _mm_or_si128(v, _mm_or_si128(_mm_cmpeq_epi8(v, zero), _mm_cmpeq_epi8(v, cr)));
+  };
+  while (end - p >= 64) {
+    const __m128i any = _mm_or_si128(_mm_or_si128(special(p), special(p + 16)),
+                                     _mm_or_si128(special(p + 32), special(p + 48)));
+    if (_mm_movemask_epi8(any) != 0) break;
+    p += 64;
+  }
+  while (end - p >= 16) {
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special(p)));
+    if (mask != 0) return p + std::countr_zero(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && !is_special(static_cast<unsigned char>(*p))) ++p;
+  return p;
+}
+
+// What scan_text found.
+struct TextScan {
+  const char* bad = nullptr;  // the first byte the encoding does not allow
+  bool lone_cr = false;       // some '\r' has no '\n' after it
+};
+
+// Looks at [p, end) once: whether it has a lone '\r' and, when `checked`,
+// its first byte that is NUL or not part of a valid UTF-8 sequence.
+TextScan scan_text(const char* p, const char* end, bool checked) noexcept {
+  TextScan scan;
+  if (!checked) {
+    while (p != end) {
+      p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
+      if (p == nullptr) break;
+      if (p + 1 == end || p[1] != '\n') {
+        scan.lone_cr = true;
+        break;
+      }
+      p += 2;
+    }
+    return scan;
+  }
+  for (;;) {
+    p = find_special(p, end);
+    if (p == end) return scan;
+    if (*p == '\r') {
+      if (p + 1 == end || p[1] != '\n') scan.lone_cr = true;
+      ++p;
+    } else if (*p == '\0') {
+      scan.bad = p;
+      return scan;
+    } else {
+      const std::size_t n = utf8_sequence(p, end);
+      if (n == 0) {
+        scan.bad = p;
+        return scan;
+      }
+      p += n;
+    }
+  }
+}
+
+// The first ',', '\n' or '\r' in [p, end), or end.
+inline const char* find_cell_end(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline)), _mm_cmpeq_epi8(v, cr));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+    if (mask != 0) return p + std::countr_zero(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && *p != ',' && *p != '\n' && *p != '\r') ++p;
+  return p;
+}
+
+// A place in a text, as walk_text finds it.
+struct TextPlace {
+  std::size_t line = 1;    // 1-based: after every '\n' and every lone '\r' that ends a row
+  std::size_t column = 1;  // the 1-based cell of its row
+  const char* line_start;  // the first byte of its line
+};
+
+// Follows the text [begin, end) as the readers cut it into cells and rows,
+// with a '\r' that no '\n' follows ending a row outside quoted cells, up to
+// `stop`, which is not a '\r' or '\n': returns the place of `stop`.
+TextPlace walk_text(const char* begin, const char* stop, const char* end) noexcept {
+  TextPlace at{1, 1, begin};
+  const char* p = begin;
+  while (p < stop) {
+    // At the start of a cell.
+    if (*p == '"') {
+      // Up to the closing quote (the end when there is none).
+      const char* q = p + 1;
+      const char* after = end;
+      while (q != end) {
+        q = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end - q)));
+        if (q == nullptr) break;
+        if (q + 1 != end && q[1] == '"') {
+          q += 2;
+          continue;
+        }
+        after = q + 1;
+        break;
+      }
+      const char* upto = std::min(after, stop);
+      for (const char* nl = p; (nl = static_cast<const char*>(std::memchr(
+                                    nl, '\n', static_cast<std::size_t>(upto - nl)))) != nullptr;
+           ++nl) {
+        ++at.line;
+        at.line_start = nl + 1;
+      }
+      p = after;
+      if (p >= stop) break;
+    }
+    // Up to the end of the cell (what follows a closing quote is read on
+    // as if unquoted: the readers refuse it later).
+    p = find_cell_end(p, end);
+    if (p >= stop) break;
+    if (*p == ',') {
+      ++at.column;
+      ++p;
+      continue;
+    }
+    if (*p == '\r') {
+      if (p + 1 != end && p[1] == '\n') ++p;  // "\r\n": the '\n' ends the row
+    }
+    ++at.line;
+    at.column = 1;
+    at.line_start = p + 1;
+    ++p;
+  }
+  return at;
 }
 
 // The first '"' or '\r' in [p, end), or end.
@@ -262,9 +435,9 @@ inline const char* find_quote_or_cr(const char* p, const char* end) noexcept {
 // Makes every lone '\r' outside quoted cells of [begin, end) a '\n' in the
 // buffer that `writable()` returns, which holds the same bytes (the text
 // itself, or a copy) and is asked for at the first such '\r' only. Returns
-// that buffer, or null when there was none. Only quotes and '\r's need a
-// look: a quote opens a quoted cell when it starts a cell, right after the
-// text's start, a ',' or a line end.
+// that buffer, or null when there was none. The cells are those walk_text
+// finds, but only quotes and '\r's need a look: a quote opens a quoted cell
+// when it starts a cell, right after the text's start, a ',' or a line end.
 template <class Writable>
 char* normalise_line_ends(const char* begin, const char* end, Writable&& writable) {
   char* out = nullptr;
@@ -294,6 +467,69 @@ char* normalise_line_ends(const char* begin, const char* end, Writable&& writabl
       ++p;
       break;
     }
+  }
+  return out;
+}
+
+// Reports `bad`, a byte of [begin, end) that the text's encoding does not
+// allow, at its line and cell. Its place in the line counts the text's own
+// bytes: for a `converted` text, whose every character was one byte, its
+// characters.
+[[noreturn]] void fail_encoding(std::string_view source, const char* begin, const char* bad,
+                                const char* end, bool converted) {
+  const auto byte = static_cast<unsigned char>(*bad);
+  if (bad == begin && end - begin >= 2 &&
+      ((byte == 0xFF && static_cast<unsigned char>(begin[1]) == 0xFE) ||
+       (byte == 0xFE && static_cast<unsigned char>(begin[1]) == 0xFF))) {
+    fail_at(source, 1, 1,
+            "the text starts with a UTF-16 byte order mark: UTF-16 is not read; convert the "
+            "file to UTF-8");
+  }
+  const TextPlace walk = walk_text(begin, bad, end);
+  std::size_t place = 1;
+  for (const char* p = walk.line_start; p != bad; ++p) {
+    if (!converted || (static_cast<unsigned char>(*p) & 0xC0) != 0x80) ++place;
+  }
+  const std::string at = "byte " + std::to_string(place) + " of the line";
+  if (byte == 0) {
+    fail_at(source, walk.line, walk.column,
+            "NUL byte (" + at + "): CSV text holds none (is the file UTF-16, or not text?)");
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string problem = "not valid UTF-8 at " + at + " (0x";
+  problem += kHex[byte >> 4];
+  problem += kHex[byte & 0xF];
+  problem += "); if the text is latin1 or windows-1252, set that encoding";
+  fail_at(source, walk.line, walk.column, problem);
+}
+
+// Windows-1252's characters for the bytes 0x80 to 0x9F; the five it leaves
+// unassigned are the control characters of the same codes.
+constexpr std::array<char16_t, 32> kWindows1252 = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
+
+// [p, end), one character per byte in `encoding` (latin1 or windows1252),
+// as UTF-8.
+std::string to_utf8(const char* p, const char* end, Encoding encoding) {
+  std::string out;
+  out.reserve(static_cast<std::size_t>(end - p) + static_cast<std::size_t>(end - p) / 8);
+  while (p != end) {
+    const char* ascii = p;
+    while (p != end && static_cast<unsigned char>(*p) < 0x80) ++p;
+    out.append(ascii, p);
+    if (p == end) break;
+    const auto byte = static_cast<unsigned char>(*p++);
+    const unsigned code =
+        encoding == Encoding::windows1252 && byte < 0xA0 ? kWindows1252[byte - 0x80] : byte;
+    if (code < 0x800) {
+      out += static_cast<char>(0xC0 | (code >> 6));
+    } else {
+      out += static_cast<char>(0xE0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    }
+    out += static_cast<char>(0x80 | (code & 0x3F));
   }
   return out;
 }
@@ -1825,6 +2061,20 @@ TablePtr parse(std::string_view text, const ReadOptions& options) {
   return parse(text, options, 0);
 }
 
+std::optional<Encoding> parse_encoding(std::string_view name) noexcept {
+  static constexpr std::pair<std::string_view, Encoding> kNames[] = {
+      {"utf-8", Encoding::utf8},
+      {"utf8", Encoding::utf8},
+      {"latin1", Encoding::latin1},
+      {"iso-8859-1", Encoding::latin1},
+      {"windows-1252", Encoding::windows1252},
+      {"cp1252", Encoding::windows1252}};
+  for (const auto& [known, encoding] : kNames) {
+    if (equals_ignoring_case(name, known)) return encoding;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // parse(), where `writable` is null or `text.data()`, which may then be
@@ -1834,18 +2084,35 @@ TablePtr parse_text(std::string_view text, const ReadOptions& options, unsigned 
   const std::string source = options.source_name.empty() ? "<input>" : options.source_name;
   const char* begin = text.data();
   const char* end = text.data() + text.size();
-  if (text.size() >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) {  // UTF-8 BOM
+  const bool bom = text.size() >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0;
+  // The text the readers see when it is not `text`: converted to UTF-8, or
+  // a copy with lone '\r's made '\n'.
+  std::string converted;
+  const bool converting =
+      options.encoding == Encoding::latin1 || options.encoding == Encoding::windows1252;
+  if (converting) {
+    if (bom) {
+      fail_at(source, 1, 1,
+              "the text starts with a UTF-8 byte order mark, so it is UTF-8, not " +
+                  std::string(options.encoding == Encoding::latin1 ? "latin1" : "windows-1252") +
+                  ": read it as UTF-8");
+    }
+    converted = to_utf8(begin, end, options.encoding);
+    begin = converted.data();
+    end = begin + converted.size();
+    writable = converted.data();
+  } else if (bom) {
     begin += 3;
     if (writable != nullptr) writable += 3;
   }
   if (begin == end) return std::make_shared<const Table>();
-  // A copy of the text with lone '\r's made '\n', when it cannot be changed.
-  std::string copy;
-  if (has_lone_cr(begin, end)) {
+  const TextScan scan = scan_text(begin, end, options.encoding != Encoding::as_is);
+  if (scan.bad != nullptr) fail_encoding(source, begin, scan.bad, end, converting);
+  if (scan.lone_cr) {
     const char* changed = normalise_line_ends(begin, end, [&] {
       if (writable == nullptr) {
-        copy.assign(begin, end);
-        writable = copy.data();
+        converted.assign(begin, end);
+        writable = converted.data();
       }
       return writable;
     });

@@ -7,8 +7,8 @@
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/time.hpp>
 
+#include <algorithm>
 #include <charconv>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -1058,7 +1058,135 @@ BOOST_AUTO_TEST_CASE(cr_line_ends_read_in_parallel_like_lf_ones) {
   }
 }
 
-// ----------------------------------------------------------- empty files
+// ------------------------------------------------------------- encodings
+
+namespace {
+
+csv::ReadOptions checked(csv::Encoding encoding = csv::Encoding::utf8) {
+  csv::ReadOptions o;
+  o.source_name = "people.csv";
+  o.encoding = encoding;
+  return o;
+}
+
+// The message of the error parse() gives for `text` read as `options`, with
+// its columns declared and with them inferred: both must agree.
+std::string read_error(const std::string& text, csv::ReadOptions options) {
+  const std::string inferred =
+      error_of([&] { (void)csv::parse(text, options); }, ErrorCode::invalid_argument);
+  options.schema.emplace("id", ColumnType::string);
+  options.schema.emplace("name", ColumnType::string);
+  const std::string declared =
+      error_of([&] { (void)csv::parse(text, options); }, ErrorCode::invalid_argument);
+  BOOST_TEST(declared == inferred);
+  return inferred;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_is_an_error_naming_the_line_the_column_and_the_byte) {
+  // A latin1 'é' (0xE9) in a UTF-8 file: line 3, the second cell, byte 6.
+  BOOST_TEST(read_error("id,name\n1,ok\n2,caf\xE9\n", checked()) ==
+             "people.csv: line 3, column 2: not valid UTF-8 at byte 6 of the line (0xE9); if the "
+             "text is latin1 or windows-1252, set that encoding");
+  // In the header.
+  BOOST_TEST(read_error("id,n\xFFme\n1,x\n", checked())
+                 .find("line 1, column 2: not valid UTF-8 "
+                       "at byte 5 of the line (0xFF)") != std::string::npos);
+  // Inside a quoted cell over several lines, after CR line ends: the line
+  // of the byte, the cell it is in.
+  BOOST_TEST(read_error("id,name\r1,\"a\nb,\"\"c\"\"\n\xC3(\"\r", checked())
+                 .find("line 4, column 2: not valid UTF-8 at byte 1 of the line (0xC3)") !=
+             std::string::npos);
+  // Every kind of bad sequence.
+  for (const char* bad : {"\x80", "\xBF", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80",
+                          "\xED\xBF\xBF", "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80",
+                          "\xF5\x80\x80\x80", "\xFF", "\xE2\x82", "\xE2\x82x", "\xF0\x9F\x98"}) {
+    const std::string msg = read_error(std::string("id,name\n1,ab") + bad + "\n", checked());
+    BOOST_TEST(
+        msg.find("people.csv: line 2, column 2: not valid UTF-8 at byte 5 of the line") == 0u, msg);
+  }
+  // The ones that are valid, at the edges of the ranges.
+  for (const char* good : {"\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80",
+                           "\xEF\xBF\xBF", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF"}) {
+    auto t = csv::parse(std::string("id,name\n1,") + good + "\n", checked());
+    BOOST_TEST(t->column("name").string_at(0) == good);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(utf8_check_finds_the_bad_byte_at_every_offset) {
+  // ASCII runs of every length before and after the bad byte, across the
+  // 16- and 64-byte steps of the check; valid multi-byte characters before it.
+  for (std::size_t pad = 0; pad < 150; ++pad) {
+    const std::string run(pad, 'x');
+    std::string text = "id,name\n1," + run + "\xC3\xA9\xE2\x82\xAC" + run + "\xFE" + run + "\n";
+    const std::string msg = read_error(text, checked());
+    const std::string place =
+        "line 2, column 2: not valid UTF-8 at byte " + std::to_string(2 + 2 * pad + 5 + 1);
+    BOOST_TEST(contains(msg, place), msg);
+    // Without the bad byte the text reads, as it is.
+    text.erase(text.find('\xFE'), 1);
+    auto t = csv::parse(text, checked());
+    BOOST_TEST(t->column("name").string_at(0) == run + "\xC3\xA9\xE2\x82\xAC" + run + run);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(nul_byte_is_an_error_in_a_checked_text_and_data_as_is) {
+  const std::string text("id,name\n1,ab\0c\n", 15);
+  BOOST_TEST(read_error(text, checked()) ==
+             "people.csv: line 2, column 2: NUL byte (byte 5 of the line): CSV text holds none "
+             "(is the file UTF-16, or not text?)");
+  BOOST_TEST(contains(read_error(text, checked(csv::Encoding::latin1)), "line 2, column 2: NUL"));
+  // Unchecked (bdp's own files), the cell holds it, as the table did.
+  auto t = csv::parse(text);
+  BOOST_TEST(t->column("name").string_at(0) == std::string("ab\0c", 4));
+}
+
+BOOST_AUTO_TEST_CASE(a_utf16_file_is_named_as_such) {
+  const std::string utf16le("\xFF\xFEi\0d\0\n\0", 8);
+  BOOST_TEST(contains(read_error(utf16le, checked()),
+                      "line 1, column 1: the text starts with a "
+                      "UTF-16 byte order mark"));
+  // Without a byte order mark, its NUL bytes give it away.
+  const std::string no_bom("i\0d\0\n\0", 6);
+  BOOST_TEST(contains(read_error(no_bom, checked()), "line 1, column 1: NUL byte (byte 2"));
+}
+
+BOOST_AUTO_TEST_CASE(latin1_and_windows1252_texts_are_converted_to_utf8) {
+  const std::string text =
+      "name,city,note\nJos\xE9,K\xF6ln,\x80 5\n\xC5sa,\"\x93Z\xFCrich\x94\",\x81\n";
+  auto latin1 = csv::parse(text, checked(csv::Encoding::latin1));
+  BOOST_TEST(latin1->column("name").string_at(0) == "Jos\xC3\xA9");
+  BOOST_TEST(latin1->column("city").string_at(0) == "K\xC3\xB6ln");
+  BOOST_TEST(latin1->column("note").string_at(0) == "\xC2\x80 5");  // U+0080 in latin1
+  BOOST_TEST(latin1->column("name").string_at(1) == "\xC3\x85sa");
+  auto cp1252 = csv::parse(text, checked(csv::Encoding::windows1252));
+  BOOST_TEST(cp1252->column("name").string_at(0) == "Jos\xC3\xA9");
+  BOOST_TEST(cp1252->column("note").string_at(0) == "\xE2\x82\xAC 5");  // the euro sign
+  BOOST_TEST(cp1252->column("city").string_at(1) ==
+             "\xE2\x80\x9CZ\xC3\xBCrich\xE2\x80\x9D");            // curly quotes
+  BOOST_TEST(cp1252->column("note").string_at(1) == "\xC2\x81");  // unassigned: U+0081
+  // The byte of an error is counted in the file's bytes, not the UTF-8.
+  const std::string nul("name\n\xE9\xE9\0\n", 9);
+  BOOST_TEST(contains(read_error(nul, checked(csv::Encoding::latin1)),
+                      "line 2, column 1: NUL byte (byte 3 of the line)"));
+  // A UTF-8 byte order mark says the file is not latin1.
+  BOOST_TEST(contains(read_error("\xEF\xBB\xBFname\nx\n", checked(csv::Encoding::latin1)),
+                      "UTF-8 byte order mark, so it is UTF-8, not latin1"));
+}
+
+BOOST_AUTO_TEST_CASE(encodings_are_named_in_any_letter_case) {
+  BOOST_TEST((csv::parse_encoding("UTF-8") == csv::Encoding::utf8));
+  BOOST_TEST((csv::parse_encoding("utf8") == csv::Encoding::utf8));
+  BOOST_TEST((csv::parse_encoding("Latin1") == csv::Encoding::latin1));
+  BOOST_TEST((csv::parse_encoding("ISO-8859-1") == csv::Encoding::latin1));
+  BOOST_TEST((csv::parse_encoding("windows-1252") == csv::Encoding::windows1252));
+  BOOST_TEST((csv::parse_encoding("CP1252") == csv::Encoding::windows1252));
+  BOOST_TEST(!csv::parse_encoding("utf-16").has_value());
+  BOOST_TEST(!csv::parse_encoding("").has_value());
+}
+
+// ---------------------------------------------------- empty files, big cells
 
 BOOST_AUTO_TEST_CASE(empty_file_is_an_error_naming_it_and_a_header_only_file_has_no_rows) {
   bdp::test::TempDir dir;
@@ -1079,6 +1207,38 @@ BOOST_AUTO_TEST_CASE(empty_file_is_an_error_naming_it_and_a_header_only_file_has
     BOOST_TEST(t->num_rows() == 0u);
     BOOST_TEST(t->column(1).name() == "city");
   }
+}
+
+BOOST_AUTO_TEST_CASE(huge_cells_read_whole_and_name_the_place_of_a_bad_byte) {
+  // A 5 MB quoted cell with separators, quotes, line ends and UTF-8, and a
+  // 3 MB unquoted one, read by both readers with the text checked.
+  std::string quoted;
+  while (quoted.size() < (5u << 20)) quoted += "caf\xC3\xA9, \"x\"\r\n\xE2\x82\xAC\n";
+  const std::string plain(3u << 20, 'p');
+  TableBuilder b({{"id", ColumnType::string}, {"name", ColumnType::string}});
+  b.append_row({quoted, plain});
+  b.append_row({std::string("tail"), std::string("end")});
+  auto expected = b.finish();
+  const std::string text = to_csv(*expected);
+  for (bool declared : {false, true}) {
+    csv::ReadOptions o = declared ? with_schema(expected->schema()) : csv::ReadOptions();
+    o.encoding = csv::Encoding::utf8;
+    BOOST_TEST(csv::parse(text, o, 2)->equals(*expected), "declared " << declared);
+  }
+  // A bad byte at the end of the unquoted cell: line 2 plus the cell's line
+  // ends, the second cell, its place in that line.
+  std::string bad = text;
+  const std::size_t at = bad.find("\nta") - 1;  // the last 'p'
+  bad[at] = '\xC0';
+  const std::size_t lines =
+      static_cast<std::size_t>(std::count(quoted.begin(), quoted.end(), '\n'));
+  const std::size_t last_line = bad.rfind('\n', at);
+  const std::string msg = read_error(bad, checked());
+  BOOST_TEST(contains(msg, "line " + std::to_string(2 + lines) +
+                               ", column 2: not valid UTF-8 at "
+                               "byte " +
+                               std::to_string(at - last_line) + " of the line (0xC0)"),
+             msg);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,6 +11,7 @@
 #include <bdp/sdk/export.hpp>
 #include <bdp/sdk/table.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
@@ -20,6 +21,28 @@
 #include <string_view>
 
 namespace bdp::csv {
+
+// How the bytes of a CSV text are taken.
+enum class Encoding : std::uint8_t {
+  // As they are, unchecked: a string cell holds exactly the bytes of its
+  // text. For texts bdp wrote itself, which hold whatever the table held.
+  as_is,
+  // UTF-8, checked: a byte that is not part of a valid UTF-8 sequence
+  // (overlong forms and surrogates included), and a NUL byte, are errors.
+  utf8,
+  // ISO-8859-1: each byte is the character of the same code, converted to
+  // UTF-8. A NUL byte is an error.
+  latin1,
+  // Windows-1252: as latin1, but bytes 0x80-0x9F are the Windows characters
+  // (0x80 is U+20AC, the euro sign; the five codes Windows leaves unassigned
+  // are the control characters U+0081, U+008D, U+008F, U+0090, U+009D).
+  windows1252,
+};
+
+// The encoding called `name`: "utf-8" (or "utf8"), "latin1" (or
+// "iso-8859-1"), "windows-1252" (or "cp1252"), in any letter case. nullopt
+// for any other name; "as_is" has no name.
+BDP_SDK_API std::optional<Encoding> parse_encoding(std::string_view name) noexcept;
 
 struct ReadOptions {
   // Column types by name; a declared column reads every cell its type's
@@ -42,12 +65,18 @@ struct ReadOptions {
   std::map<std::string, ColumnType, std::less<>> schema;
   // Name used in error messages (a file name); defaults to "<input>".
   std::string source_name;
+  // How the text's bytes are taken (see Encoding); latin1 and windows1252
+  // texts are converted, and their string cells hold UTF-8.
+  Encoding encoding = Encoding::as_is;
 };
 
 // Parses CSV text into a table. Throws bdp::Error(invalid_argument) naming
-// the source, line and column for malformed input or a cell that does not
-// fit its declared type. An empty text (or only a byte order mark) is a
-// table with no columns: what write() writes for one.
+// the source, line and column for malformed input, a cell that does not fit
+// its declared type, or (with a checked encoding) a byte that the encoding
+// does not allow; those messages also give the byte's place in its line
+// ("byte 7 of the line": 1-based, in the text's own bytes). Encoding
+// problems are found before any cell is read. An empty text (or only a byte
+// order mark) is a table with no columns: what write() writes for one.
 BDP_SDK_API TablePtr parse(std::string_view text, const ReadOptions& options = {});
 
 // As parse(), which is parse(text, options, 0). When every column is
