@@ -430,6 +430,25 @@ BOOST_AUTO_TEST_CASE(run_read_csv_keeps_leading_zero_codes_as_strings_in_the_sto
   BOOST_TEST(rows[1].at(2) == json::value(0));
 }
 
+BOOST_AUTO_TEST_CASE(run_read_csv_of_invalid_utf8_exits_1_naming_stage_file_line_and_column) {
+  TempDir dir;
+  bdp::test::write_file(dir / "people.csv", "id,name\n1,Ren\xC3\xA9\n2,Jos\xE9\n");
+  auto file = write_project(
+      dir, "people.json",
+      project_with_stages(
+          R"({"name": "load_people", "processor": "read_csv", "params": {"path": "people.csv"}})"));
+  expect_one_line_error(bdp_cli({"run", file.string()}), 1,
+                        {"load_people", "people.csv: line 3, column 2: not valid UTF-8 at byte 6"});
+  // A latin1 file loads when its encoding is named.
+  bdp::test::write_file(dir / "latin1.csv", "id,name\n1,Ren\xE9\n2,Jos\xE9\n");
+  auto latin1 = write_project(
+      dir, "latin1.json", project_with_stages(R"({"name": "load_people", "processor": "read_csv",
+                              "params": {"path": "latin1.csv", "encoding": "latin1"}})"));
+  auto r = bdp_cli({"run", latin1.string(), "--json"});
+  BOOST_TEST(r.exit_code == 0, describe(r));
+  BOOST_TEST(rows_of(parse_json(r.out), "load_people") == 2);
+}
+
 BOOST_AUTO_TEST_CASE(stage_filtering_missing_column_exits_1_naming_the_stage) {
   TempDir dir;
   auto file = write_project(dir, "missing_column.json", project_with_stages(kGenerate + R"(,

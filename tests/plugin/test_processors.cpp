@@ -487,6 +487,57 @@ BOOST_AUTO_TEST_CASE(read_csv_empty_file_is_an_error_and_header_only_file_has_no
   BOOST_TEST(header.decisions["rows"] == json::value(0));
 }
 
+BOOST_AUTO_TEST_CASE(read_csv_invalid_utf8_names_file_line_and_column) {
+  bdp::test::TempDir dir;
+  const fs::path file = dir / "people.csv";
+  bdp::test::write_file(file, "id,name\n1,Ren\xC3\xA9\n2,Jos\xE9\n3,Zo\xC3\xAB\n");
+  TestContext context(params(R"({"path": "people.csv"})"), dir.path());
+  check_error([&] { run_in("read_csv", context); }, ErrorCode::invalid_argument,
+              {file.string() + ": line 3, column 2: not valid UTF-8 at byte 6 of the line (0xE9)",
+               "latin1"});
+  // Stated explicitly, the same.
+  TestContext utf8(params(R"({"path": "people.csv", "encoding": "utf-8"})"), dir.path());
+  check_error([&] { run_in("read_csv", utf8); }, ErrorCode::invalid_argument, {"line 3, column 2"});
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_nul_byte_is_an_error_naming_line_and_column) {
+  bdp::test::TempDir dir;
+  bdp::test::write_file(dir / "nul.csv", std::string("id,name\n1,ok\n2,b\0d\n", 19));
+  TestContext context(params(R"({"path": "nul.csv"})"), dir.path());
+  check_error([&] { run_in("read_csv", context); }, ErrorCode::invalid_argument,
+              {"nul.csv: line 3, column 2: NUL byte (byte 4 of the line)"});
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_converts_latin1_and_windows1252_with_the_encoding_param) {
+  bdp::test::TempDir dir;
+  // A latin1 file with CR line ends (an old spreadsheet export).
+  bdp::test::write_file(dir / "latin1.csv", "name,city\rJos\xE9,K\xF6ln\r\xC5sa,Z\xFCrich\r");
+  TestContext latin1(params(R"({"path": "latin1.csv", "encoding": "latin1"})"), dir.path());
+  check_table(
+      run_in("read_csv", latin1),
+      make_table({{"name", ColumnType::string}, {"city", ColumnType::string}},
+                 {{S("Jos\xC3\xA9"), S("K\xC3\xB6ln")}, {S("\xC3\x85sa"), S("Z\xC3\xBCrich")}}));
+
+  bdp::test::write_file(dir / "cp1252.csv",
+                        "item,price\n\x93"
+                        "Caf\xE9\x94,\x80 5\n");
+  TestContext cp1252(params(R"({"path": "cp1252.csv", "encoding": "windows-1252"})"), dir.path());
+  check_table(run_in("read_csv", cp1252),
+              make_table({{"item", ColumnType::string}, {"price", ColumnType::string}},
+                         {{S("\xE2\x80\x9C"
+                             "Caf\xC3\xA9\xE2\x80\x9D"),
+                           S("\xE2\x82\xAC 5")}}));
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_rejects_an_unknown_encoding_naming_the_param) {
+  check_valid("read_csv", R"({"path": "a.csv", "encoding": "latin1"})");
+  check_valid("read_csv", R"({"path": "a.csv", "encoding": "cp1252"})");
+  check_invalid("read_csv", R"({"path": "a.csv", "encoding": "utf-16"})",
+                {"params.encoding", "utf-16", "utf-8", "latin1", "windows-1252"});
+  check_invalid("read_csv", R"({"path": "a.csv", "encoding": 8859})",
+                {"params.encoding", "integer"});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ============================================================================
