@@ -3,6 +3,9 @@
 // params: "path" (string, relative to the project file's folder), optional
 // "schema" (object: column -> "int64" | "float64" | "string" | "bool" |
 // "timestamp"); columns not in the schema are inferred by the CSV codec.
+// Optional "encoding": "utf-8" (the default: bytes that are not UTF-8, and
+// NUL bytes, are errors naming line and column), "latin1" or
+// "windows-1252" (converted to UTF-8).
 // Decisions: "path" (the resolved file), "rows", and "inferred_schema"
 // (the types of the columns that were inferred).
 #include <bdp/sdk/csv.hpp>
@@ -26,12 +29,18 @@ namespace json = boost::json;
 struct Options {
   std::string path;
   std::map<std::string, ColumnType, std::less<>> schema;
+  csv::Encoding encoding = csv::Encoding::utf8;
 };
 
 Options parse_options(const json::object& params) {
-  check_keys(params, {"path", "schema"});
+  check_keys(params, {"path", "schema", "encoding"});
   Options options;
   options.path = get_string(params, "path");
+  if (find_param(params, "encoding") != nullptr) {
+    const std::string name = get_enum(
+        params, "encoding", {"utf-8", "utf8", "latin1", "iso-8859-1", "windows-1252", "cp1252"});
+    options.encoding = *csv::parse_encoding(name);
+  }
   if (const json::value* schema = find_param(params, "schema")) {
     const json::object& columns = as_object(*schema, "params.schema");
     for (const auto& entry : columns) {
@@ -60,6 +69,7 @@ class ReadCsv final : public Processor {
     csv::ReadOptions read;
     read.schema = options.schema;
     read.source_name = file.string();
+    read.encoding = options.encoding;
     TablePtr table;
     try {
       table = csv::read_file(file, std::move(read));

@@ -1,14 +1,16 @@
 // The CSV codec.
 //
-// Reading works on the whole text in memory. One pass tokenises it and
-// converts each cell straight into its column builder. Columns without a
-// declared type start with the type of their first non-null cell; an int64
-// column that meets a float is converted in place, and a column that meets
-// a cell of another kind becomes "string pending": its cells are skipped,
-// and a second pass over the text collects only those columns as strings.
-// Numbers, booleans and timestamps are disjoint as texts (and every int64
-// text is also a float64 text), so this gives the documented inference:
-// the first of int64, float64, bool, timestamp that fits every cell.
+// Reading works on the whole text in memory. A first look at every byte
+// checks the encoding and finds lone '\r' line ends (see "the text"). One
+// pass then tokenises the text and converts each cell straight into its
+// column builder. Columns without a declared type start with the type of
+// their first non-null cell; an int64 column that meets a float is
+// converted in place (when the doubles keep its values), and a column that
+// meets a cell of another kind becomes "string pending": its cells are
+// skipped, and a second pass over the text collects only those columns as
+// strings. Numbers, booleans and timestamps are disjoint as texts, so this
+// gives the documented inference: the first of int64, float64, bool,
+// timestamp that fits every cell.
 #include <bdp/sdk/csv.hpp>
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/time.hpp>
@@ -221,6 +223,317 @@ class Scanner {
   std::string_view source_;
 };
 
+// -------------------------------------------------------------- the text
+//
+// Before any cell is read, parse() looks at the whole text once. A checked
+// encoding's errors are found there, so both readers report them alike (and
+// before any problem with a cell); so is a '\r' that no '\n' follows. Such a
+// lone '\r' outside quoted cells ends a line (files from old Macs end every
+// line so): the readers are given the text with those made '\n' (in place
+// when the text is the codec's own, as read_file's is, else in a copy), so
+// that they only ever meet "\n" and "\r\n".
+
+// The length of the valid UTF-8 sequence that starts with the non-ASCII
+// byte at `p` (before `end`), or 0 when none does: overlong forms,
+// surrogates and code points above U+10FFFF are not valid.
+std::size_t utf8_sequence(const char* p, const char* end) noexcept {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  const unsigned lead = u[0];
+  std::size_t n = 0;
+  unsigned low = 0x80;  // the range of the second byte
+  unsigned high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong: below U+0800
+    if (lead == 0xED) high = 0x9F;  // surrogates: U+D800 to U+DFFF
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong: below U+10000
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (static_cast<std::size_t>(end - p) < n || u[1] < low || u[1] > high) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if ((u[i] & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// Whether a checked text's byte `c` needs a closer look: not ASCII, NUL or
+// '\r'.
+constexpr bool is_special(unsigned char c) noexcept {
+  return c >= 0x80 || c == 0 || c == '\r';
+}
+
+// The first byte at or after `p` that is_special, or `end`. Such bytes are
+// rare: this looks at 64 bytes at a time, then 16 at a time.
+inline const char* find_special(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i cr = _mm_set1_epi8('\r');
+  // The high bit of each byte of `v` that is_special.
+  const auto special = [&](const char* at) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    return _mm_or_si128(v, _mm_or_si128(_mm_cmpeq_epi8(v, zero), _mm_cmpeq_epi8(v, cr)));
+  };
+  while (end - p >= 64) {
+    const __m128i any = _mm_or_si128(_mm_or_si128(special(p), special(p + 16)),
+                                     _mm_or_si128(special(p + 32), special(p + 48)));
+    if (_mm_movemask_epi8(any) != 0) break;
+    p += 64;
+  }
+  while (end - p >= 16) {
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special(p)));
+    if (mask != 0) return p + std::countr_zero(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && !is_special(static_cast<unsigned char>(*p))) ++p;
+  return p;
+}
+
+// What scan_text found.
+struct TextScan {
+  const char* bad = nullptr;  // the first byte the encoding does not allow
+  bool lone_cr = false;       // some '\r' has no '\n' after it
+};
+
+// Looks at [p, end) once: whether it has a lone '\r' and, when `checked`,
+// its first byte that is NUL or not part of a valid UTF-8 sequence.
+TextScan scan_text(const char* p, const char* end, bool checked) noexcept {
+  TextScan scan;
+  if (!checked) {
+    while (p != end) {
+      p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
+      if (p == nullptr) break;
+      if (p + 1 == end || p[1] != '\n') {
+        scan.lone_cr = true;
+        break;
+      }
+      p += 2;
+    }
+    return scan;
+  }
+  for (;;) {
+    p = find_special(p, end);
+    if (p == end) return scan;
+    if (*p == '\r') {
+      if (p + 1 == end || p[1] != '\n') scan.lone_cr = true;
+      ++p;
+    } else if (*p == '\0') {
+      scan.bad = p;
+      return scan;
+    } else {
+      const std::size_t n = utf8_sequence(p, end);
+      if (n == 0) {
+        scan.bad = p;
+        return scan;
+      }
+      p += n;
+    }
+  }
+}
+
+// The first ',', '\n' or '\r' in [p, end), or end.
+inline const char* find_cell_end(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline)), _mm_cmpeq_epi8(v, cr));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+    if (mask != 0) return p + std::countr_zero(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && *p != ',' && *p != '\n' && *p != '\r') ++p;
+  return p;
+}
+
+// A place in a text, as walk_text finds it.
+struct TextPlace {
+  std::size_t line = 1;    // 1-based: after every '\n' and every lone '\r' that ends a row
+  std::size_t column = 1;  // the 1-based cell of its row
+  const char* line_start;  // the first byte of its line
+};
+
+// Follows the text [begin, end) as the readers cut it into cells and rows,
+// with a '\r' that no '\n' follows ending a row outside quoted cells, up to
+// `stop`, which is not a '\r' or '\n': returns the place of `stop`.
+TextPlace walk_text(const char* begin, const char* stop, const char* end) noexcept {
+  TextPlace at{1, 1, begin};
+  const char* p = begin;
+  while (p < stop) {
+    // At the start of a cell.
+    if (*p == '"') {
+      // Up to the closing quote (the end when there is none).
+      const char* q = p + 1;
+      const char* after = end;
+      while (q != end) {
+        q = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end - q)));
+        if (q == nullptr) break;
+        if (q + 1 != end && q[1] == '"') {
+          q += 2;
+          continue;
+        }
+        after = q + 1;
+        break;
+      }
+      const char* upto = std::min(after, stop);
+      for (const char* nl = p; (nl = static_cast<const char*>(std::memchr(
+                                    nl, '\n', static_cast<std::size_t>(upto - nl)))) != nullptr;
+           ++nl) {
+        ++at.line;
+        at.line_start = nl + 1;
+      }
+      p = after;
+      if (p >= stop) break;
+    }
+    // Up to the end of the cell (what follows a closing quote is read on
+    // as if unquoted: the readers refuse it later).
+    p = find_cell_end(p, end);
+    if (p >= stop) break;
+    if (*p == ',') {
+      ++at.column;
+      ++p;
+      continue;
+    }
+    if (*p == '\r') {
+      if (p + 1 != end && p[1] == '\n') ++p;  // "\r\n": the '\n' ends the row
+    }
+    ++at.line;
+    at.column = 1;
+    at.line_start = p + 1;
+    ++p;
+  }
+  return at;
+}
+
+// The first '"' or '\r' in [p, end), or end.
+inline const char* find_quote_or_cr(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i cr = _mm_set1_epi8('\r');
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, cr))));
+    if (mask != 0) return p + std::countr_zero(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && *p != '"' && *p != '\r') ++p;
+  return p;
+}
+
+// Makes every lone '\r' outside quoted cells of [begin, end) a '\n' in the
+// buffer that `writable()` returns, which holds the same bytes (the text
+// itself, or a copy) and is asked for at the first such '\r' only. Returns
+// that buffer, or null when there was none. The cells are those walk_text
+// finds, but only quotes and '\r's need a look: a quote opens a quoted cell
+// when it starts a cell, right after the text's start, a ',' or a line end.
+template <class Writable>
+char* normalise_line_ends(const char* begin, const char* end, Writable&& writable) {
+  char* out = nullptr;
+  const char* p = begin;
+  while ((p = find_quote_or_cr(p, end)) != end) {
+    if (*p == '\r') {
+      if (p + 1 == end || p[1] != '\n') {
+        if (out == nullptr) out = writable();
+        out[p - begin] = '\n';
+      }
+      ++p;
+      continue;
+    }
+    if (p != begin && p[-1] != ',' && p[-1] != '\n' && p[-1] != '\r') {
+      ++p;  // a quote inside an unquoted cell
+      continue;
+    }
+    // A quoted cell: on after its closing quote (a doubled one is not).
+    ++p;
+    for (;;) {
+      p = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+      if (p == nullptr) return out;  // never closed: the readers say so
+      if (p + 1 != end && p[1] == '"') {
+        p += 2;
+        continue;
+      }
+      ++p;
+      break;
+    }
+  }
+  return out;
+}
+
+// Reports `bad`, a byte of [begin, end) that the text's encoding does not
+// allow, at its line and cell. Its place in the line counts the text's own
+// bytes: for a `converted` text, whose every character was one byte, its
+// characters.
+[[noreturn]] void fail_encoding(std::string_view source, const char* begin, const char* bad,
+                                const char* end, bool converted) {
+  const auto byte = static_cast<unsigned char>(*bad);
+  if (bad == begin && end - begin >= 2 &&
+      ((byte == 0xFF && static_cast<unsigned char>(begin[1]) == 0xFE) ||
+       (byte == 0xFE && static_cast<unsigned char>(begin[1]) == 0xFF))) {
+    fail_at(source, 1, 1,
+            "the text starts with a UTF-16 byte order mark: UTF-16 is not read; convert the "
+            "file to UTF-8");
+  }
+  const TextPlace walk = walk_text(begin, bad, end);
+  std::size_t place = 1;
+  for (const char* p = walk.line_start; p != bad; ++p) {
+    if (!converted || (static_cast<unsigned char>(*p) & 0xC0) != 0x80) ++place;
+  }
+  const std::string at = "byte " + std::to_string(place) + " of the line";
+  if (byte == 0) {
+    fail_at(source, walk.line, walk.column,
+            "NUL byte (" + at + "): CSV text holds none (is the file UTF-16, or not text?)");
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string problem = "not valid UTF-8 at " + at + " (0x";
+  problem += kHex[byte >> 4];
+  problem += kHex[byte & 0xF];
+  problem += "); if the text is latin1 or windows-1252, set that encoding";
+  fail_at(source, walk.line, walk.column, problem);
+}
+
+// Windows-1252's characters for the bytes 0x80 to 0x9F; the five it leaves
+// unassigned are the control characters of the same codes.
+constexpr std::array<char16_t, 32> kWindows1252 = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
+
+// [p, end), one character per byte in `encoding` (latin1 or windows1252),
+// as UTF-8.
+std::string to_utf8(const char* p, const char* end, Encoding encoding) {
+  std::string out;
+  out.reserve(static_cast<std::size_t>(end - p) + static_cast<std::size_t>(end - p) / 8);
+  while (p != end) {
+    const char* ascii = p;
+    while (p != end && static_cast<unsigned char>(*p) < 0x80) ++p;
+    out.append(ascii, p);
+    if (p == end) break;
+    const auto byte = static_cast<unsigned char>(*p++);
+    const unsigned code =
+        encoding == Encoding::windows1252 && byte < 0xA0 ? kWindows1252[byte - 0x80] : byte;
+    if (code < 0x800) {
+      out += static_cast<char>(0xC0 | (code >> 6));
+    } else {
+      out += static_cast<char>(0xE0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    }
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+  return out;
+}
+
 // The cell's text with doubled quotes undone; `scratch` holds it if needed.
 std::string_view cell_text(const Cell& cell, std::string& scratch) {
   if (!cell.escaped) return cell.raw();
@@ -358,12 +671,6 @@ bool to_int64(const char* begin, const char* end, std::int64_t& v) noexcept {
 
 bool to_int64(const Cell& cell, std::int64_t& v) noexcept {
   return to_int64(cell.begin, cell.end, v);
-}
-
-// As to_int64, but "-0" is not taken as an integer: it is a float's negative
-// zero, which an int64 would lose.
-bool infer_int64(const Cell& cell, std::int64_t& v) noexcept {
-  return to_int64(cell, v) && !(v == 0 && *cell.begin == '-');
 }
 
 // Exact powers of ten as doubles.
@@ -585,6 +892,212 @@ bool to_timestamp(const Cell& cell, std::int64_t& v) noexcept {
   return true;
 }
 
+// ----------------------------------------------------- inferring types
+//
+// A column left to inference takes a type only when, for every non-null
+// cell, writing the value back gives the cell's text, up to the spellings
+// that ReadOptions::schema lists as the same: inference never changes a
+// text ("00501" stays a string, "12345678901234567890" too: a double would
+// keep 17 of its digits).
+
+// Written by the writing section: the shortest text that reads back as `v`
+// ("nan", "inf", "-inf" for those); `buf` has kMaxScalarChars bytes.
+std::size_t format_float64(double v, char* buf) noexcept;
+
+constexpr bool is_digit(char c) noexcept {
+  return static_cast<unsigned>(c - '0') <= 9;
+}
+
+// As to_int64, but only for the writer's form: "-"? then "0" or digits
+// without a leading zero. So "007" is not an integer, and neither is "-0",
+// a float's negative zero, which an int64 would lose.
+bool infer_int64(const Cell& cell, std::int64_t& v) noexcept {
+  const char* p = cell.begin;
+  if (p != cell.end && *p == '-') ++p;
+  if (p == cell.end || (*p == '0' && (p != cell.begin || cell.end - p != 1))) return false;
+  return to_int64(cell, v);
+}
+
+// Whether [p, end) is a decimal in plain notation as the writer writes
+// one: "-"? ("0" | a digit other than 0, then digits) ("." digits)?; and
+// how many significant digits it has (those from the first digit other than
+// 0 to the last one).
+bool plain_decimal(const char* p, const char* end, std::size_t& significant) noexcept {
+  if (p != end && *p == '-') ++p;
+  if (p == end || !is_digit(*p)) return false;
+  const char* first = nullptr;  // the first and last digits other than 0
+  const char* last = nullptr;
+  bool point = false;
+  if (*p == '0') {
+    ++p;
+    if (p != end && *p != '.') return false;  // a leading zero
+  }
+  for (; p != end; ++p) {
+    if (*p == '.') {
+      if (point || p + 1 == end) return false;
+      point = true;
+      continue;
+    }
+    if (!is_digit(*p)) return false;
+    if (*p != '0') {
+      if (first == nullptr) first = p;
+      last = p;
+    }
+  }
+  significant = 0;
+  if (first != nullptr) {
+    significant = static_cast<std::size_t>(last - first) + 1;
+    if (point && std::find(first, last, '.') != last) --significant;
+  }
+  return true;
+}
+
+// Most significant digits in the writer's text of a double: 17, but an
+// integer that is shorter written in full than with an exponent (below
+// 10^22 or so) is written with all its digits ("9223372036854775808").
+constexpr std::size_t kMaxShortestDigits = 24;
+
+// A decimal number as its significant digits (without leading and
+// trailing zeros) and the power of ten of the first: "0.0120" and "1.2e-02"
+// are both "12" and -1 (0.12 * 10^-1). Zero is no digits and 0.
+struct DecimalKey {
+  std::array<char, kMaxShortestDigits> digits{};
+  std::size_t count = 0;
+  long exponent = 0;
+
+  bool operator==(const DecimalKey& other) const noexcept {
+    return count == other.count && exponent == other.exponent &&
+           std::memcmp(digits.data(), other.digits.data(), count) == 0;
+  }
+};
+
+// The key of `text`, a valid decimal with an optional sign and exponent;
+// false when it has more than kMaxShortestDigits significant digits.
+bool decimal_key(std::string_view text, DecimalKey& key) noexcept {
+  key = DecimalKey();
+  std::size_t i = 0;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+  long before_point = 0;  // digits before the point
+  long leading = 0;       // zeros before the first other digit
+  std::size_t zeros = 0;  // zeros after the last other digit so far
+  bool point = false;
+  bool started = false;
+  for (; i < text.size() && (is_digit(text[i]) || text[i] == '.'); ++i) {
+    const char c = text[i];
+    if (c == '.') {
+      point = true;
+      continue;
+    }
+    if (!point) ++before_point;
+    if (c == '0') {
+      if (started) {
+        ++zeros;
+      } else {
+        ++leading;
+      }
+      continue;
+    }
+    started = true;
+    if (key.count + zeros + 1 > kMaxShortestDigits) return false;
+    for (; zeros != 0; --zeros) key.digits[key.count++] = '0';
+    key.digits[key.count++] = c;
+  }
+  if (!started) return true;  // zero
+  long exponent = 0;
+  if (i + 1 < text.size()) {  // 'e' or 'E', a sign, digits
+    std::from_chars(text.data() + i + 1 + (text[i + 1] == '+' ? 1 : 0), text.data() + text.size(),
+                    exponent);
+  }
+  key.exponent = before_point - leading + exponent;
+  return true;
+}
+
+// Whether the decimal texts `a` and `b` are the same number (up to the
+// sign, which the callers' values carry) of at most kMaxShortestDigits
+// significant digits.
+bool same_decimal(std::string_view a, std::string_view b) noexcept {
+  DecimalKey ka;
+  DecimalKey kb;
+  return decimal_key(a, ka) && decimal_key(b, kb) && ka == kb;
+}
+
+// As to_float64, but only for a text that the writer's text of the value
+// gives back (see ReadOptions::schema): a plain decimal whose every digit
+// the double keeps, trailing zeros after the point allowed, or else exactly
+// the written text (an exponent, "nan", "inf", "-inf").
+bool infer_float64(const Cell& cell, double& v) noexcept {
+  const char* begin = cell.begin;
+  const char* end = cell.end;
+  if (begin == end || !to_float64(begin, end, end, v)) return false;
+  char written[64];
+  std::size_t significant = 0;
+  if (!plain_decimal(begin, end, significant)) {
+    const std::size_t n = format_float64(v, written);
+    return static_cast<std::size_t>(end - begin) == n && std::memcmp(written, begin, n) == 0;
+  }
+  // A decimal of at most 15 significant digits is the shortest text of the
+  // double nearest it (every such decimal reads back from its double, so
+  // no other as short can), while the double is normal.
+  const double magnitude = std::fabs(v);
+  if (significant <= 15 && (magnitude == 0 || (magnitude > 1e-300 && magnitude < 1e300))) {
+    return true;
+  }
+  if (significant > kMaxShortestDigits) return false;  // more digits than the writer writes
+  const std::string_view out(written, format_float64(v, written));
+  if (out.find('e') != std::string_view::npos) return same_decimal(cell.raw(), out);
+  // Both in plain notation, without leading zeros: the same number when
+  // the same text, but for the cell's trailing zeros after the point.
+  std::string_view text = cell.raw();
+  if (text.find('.') != std::string_view::npos) {
+    while (text.back() == '0') text.remove_suffix(1);
+    if (text.back() == '.') text.remove_suffix(1);
+  }
+  return text == out;
+}
+
+// Whether an inferred int64 cell `v` read as a double writes back as the
+// same number: always up to 2^53, and for larger numbers only when their
+// low digits are zeros the double can keep.
+bool float_keeps(std::int64_t v) noexcept {
+  constexpr std::int64_t kExact = std::int64_t{1} << 53;
+  if (v >= -kExact && v <= kExact) return true;
+  char text[32];
+  char written[64];
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  const std::size_t n = format_float64(static_cast<double>(v), written);
+  return same_decimal(std::string_view(text, static_cast<std::size_t>(end - text)),
+                      std::string_view(written, n));
+}
+
+// `text` without the trailing zeros of a timestamp's fraction of a second
+// (and without the '.' when none is left), copied to `buf` (64 bytes); the
+// text unchanged when it has no fraction before a final 'Z'.
+std::string_view without_fraction_zeros(std::string_view text, char* buf) noexcept {
+  const std::size_t dot = text.rfind('.');
+  if (text.size() > 64 || text.empty() || text.back() != 'Z' || dot == std::string_view::npos) {
+    return text;
+  }
+  std::size_t n = text.size() - 1;
+  while (n > dot + 1 && text[n - 1] == '0') --n;
+  if (n == dot + 1) n = dot;
+  std::memcpy(buf, text.data(), n);
+  buf[n] = 'Z';
+  return std::string_view(buf, n + 1);
+}
+
+// As to_timestamp, but only for the writer's form, whose fraction of a
+// second may have fewer digits ("...:59.5Z" for "...:59.500000Z"): not a
+// date alone, a time without a zone, an offset, a space for the 'T'.
+bool infer_timestamp(const Cell& cell, std::int64_t& v) noexcept {
+  if (!to_timestamp(cell, v)) return false;
+  char written[detail::kMaxTimestampChars];
+  const std::size_t n = detail::format_timestamp_to(written, v);
+  char a[64];
+  char b[64];
+  return without_fraction_zeros(cell.raw(), a) ==
+         without_fraction_zeros(std::string_view(written, n), b);
+}
+
 // ------------------------------------------------------------- columns
 
 enum class Mode : std::uint8_t {
@@ -653,10 +1166,18 @@ class RowReader {
     col.builder->append_string(cell_text(cell, scratch_));
   }
 
-  // Rebuilds an inferred int64 column as float64 (exact: every int64 text
-  // reads as the double nearest its value).
-  void widen_to_float(ColumnState& col) {
+  // Rebuilds an inferred int64 column as float64, when every value read so
+  // far writes back as the same number as a double (the double nearest its
+  // value is what its text reads as); false when one does not, and the
+  // column is then left for become_pending_string.
+  bool widen_to_float(ColumnState& col) {
     Column ints = col.builder->finish();
+    {
+      auto values = ints.int64_values();
+      for (std::size_t i = 0; i < ints.size(); ++i) {
+        if (!ints.is_null(i) && !float_keeps(values[i])) return false;
+      }
+    }
     col.type = ColumnType::float64;
     col.builder.emplace(col.name, ColumnType::float64);
     col.builder->reserve(expected_rows_);
@@ -668,6 +1189,7 @@ class RowReader {
         col.builder->append_float64(static_cast<double>(values[i]));
       }
     }
+    return true;
   }
 
   void become_pending_string(ColumnState& col) {
@@ -716,13 +1238,13 @@ class RowReader {
         if (infer_int64(cell, i)) {
           start_builder(col, ColumnType::int64);
           col.builder->append_int64(i);
-        } else if (to_float64(cell, d)) {
+        } else if (infer_float64(cell, d)) {
           start_builder(col, ColumnType::float64);
           col.builder->append_float64(d);
         } else if (to_bool(cell, b)) {
           start_builder(col, ColumnType::boolean);
           col.builder->append_bool(b);
-        } else if (to_timestamp(cell, i)) {
+        } else if (infer_timestamp(cell, i)) {
           start_builder(col, ColumnType::timestamp);
           col.builder->append_timestamp(i);
         } else {
@@ -735,15 +1257,14 @@ class RowReader {
           case ColumnType::int64:
             if (infer_int64(cell, i)) {
               col.builder->append_int64(i);
-            } else if (to_float64(cell, d)) {
-              widen_to_float(col);
+            } else if (infer_float64(cell, d) && widen_to_float(col)) {
               col.builder->append_float64(d);
             } else {
               become_pending_string(col);
             }
             return;
           case ColumnType::float64:
-            if (to_float64(cell, d)) {
+            if (infer_float64(cell, d)) {
               col.builder->append_float64(d);
             } else {
               become_pending_string(col);
@@ -757,7 +1278,7 @@ class RowReader {
             }
             return;
           case ColumnType::timestamp:
-            if (to_timestamp(cell, i)) {
+            if (infer_timestamp(cell, i)) {
               col.builder->append_timestamp(i);
             } else {
               become_pending_string(col);
@@ -1540,12 +2061,66 @@ TablePtr parse(std::string_view text, const ReadOptions& options) {
   return parse(text, options, 0);
 }
 
-TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threads) {
+std::optional<Encoding> parse_encoding(std::string_view name) noexcept {
+  static constexpr std::pair<std::string_view, Encoding> kNames[] = {
+      {"utf-8", Encoding::utf8},
+      {"utf8", Encoding::utf8},
+      {"latin1", Encoding::latin1},
+      {"iso-8859-1", Encoding::latin1},
+      {"windows-1252", Encoding::windows1252},
+      {"cp1252", Encoding::windows1252}};
+  for (const auto& [known, encoding] : kNames) {
+    if (equals_ignoring_case(name, known)) return encoding;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// parse(), where `writable` is null or `text.data()`, which may then be
+// changed (read_file's own buffer).
+TablePtr parse_text(std::string_view text, const ReadOptions& options, unsigned threads,
+                    char* writable) {
   const std::string source = options.source_name.empty() ? "<input>" : options.source_name;
   const char* begin = text.data();
   const char* end = text.data() + text.size();
-  if (text.size() >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) begin += 3;  // UTF-8 BOM
+  const bool bom = text.size() >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0;
+  // The text the readers see when it is not `text`: converted to UTF-8, or
+  // a copy with lone '\r's made '\n'.
+  std::string converted;
+  const bool converting =
+      options.encoding == Encoding::latin1 || options.encoding == Encoding::windows1252;
+  if (converting) {
+    if (bom) {
+      fail_at(source, 1, 1,
+              "the text starts with a UTF-8 byte order mark, so it is UTF-8, not " +
+                  std::string(options.encoding == Encoding::latin1 ? "latin1" : "windows-1252") +
+                  ": read it as UTF-8");
+    }
+    converted = to_utf8(begin, end, options.encoding);
+    begin = converted.data();
+    end = begin + converted.size();
+    writable = converted.data();
+  } else if (bom) {
+    begin += 3;
+    if (writable != nullptr) writable += 3;
+  }
   if (begin == end) return std::make_shared<const Table>();
+  const TextScan scan = scan_text(begin, end, options.encoding != Encoding::as_is);
+  if (scan.bad != nullptr) fail_encoding(source, begin, scan.bad, end, converting);
+  if (scan.lone_cr) {
+    const char* changed = normalise_line_ends(begin, end, [&] {
+      if (writable == nullptr) {
+        converted.assign(begin, end);
+        writable = converted.data();
+      }
+      return writable;
+    });
+    if (changed != nullptr) {
+      end = changed + (end - begin);
+      begin = changed;
+    }
+  }
 
   // The header.
   Scanner scanner(begin, end, 1, source);
@@ -1650,6 +2225,12 @@ TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threa
   return std::make_shared<const Table>(std::move(result));
 }
 
+}  // namespace
+
+TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threads) {
+  return parse_text(text, options, threads, nullptr);
+}
+
 // ------------------------------------------------------------ read_file
 
 TablePtr read_file(const std::filesystem::path& path, ReadOptions options) {
@@ -1695,7 +2276,10 @@ TablePtr read_file(const std::filesystem::path& path, ReadOptions options) {
     used += static_cast<std::size_t>(n);
   }
   text.resize(used);
-  return parse(text, options);
+  if (used == 0 || (used == 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0)) {
+    throw Error(ErrorCode::invalid_argument, name + ": empty file (no header line)");
+  }
+  return parse_text(text, options, 0, text.data());
 }
 
 // ---------------------------------------------------------------- write

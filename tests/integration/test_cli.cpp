@@ -427,6 +427,56 @@ BOOST_AUTO_TEST_CASE(stage_reading_missing_csv_exits_1_naming_the_stage) {
   expect_one_line_error(r, 1, {"load_orders", "nowhere.csv"});
 }
 
+BOOST_AUTO_TEST_CASE(run_read_csv_keeps_leading_zero_codes_as_strings_in_the_stored_table) {
+  // Numbers first, a code with leading zeros after them: the stored table,
+  // read back through `bdp show`, still has "00501".
+  TempDir dir;
+  bdp::test::write_file(dir / "zips.csv",
+                        "zip,city,population\n10001,New York,21102\n00501,Holtsville,0\n");
+  auto file = write_project(dir, "zips.json", R"({
+    "project": "zips",
+    "storage_strategy": {"mode": "persist", "backend": "csv", "cleanup_policy": "keep_all"},
+    "backends": {"csv": {"plugin": "csv", "root": "store"}},
+    "stages": [{"name": "load", "processor": "read_csv", "params": {"path": "zips.csv"}}]})");
+  auto run = bdp_cli({"run", file.string()});
+  BOOST_TEST_REQUIRE(run.exit_code == 0, describe(run));
+
+  auto shown = bdp_cli({"--config", file.string(), "show", "latest/load", "--json"});
+  BOOST_TEST_REQUIRE(shown.exit_code == 0, describe(shown));
+  const json::value out = parse_json(shown.out);
+  const auto& record = out.at(0).at("record");
+  BOOST_TEST(record.at("backend").as_string() == "csv");
+  BOOST_TEST(record.at("schema").at(0).at("name").as_string() == "zip");
+  BOOST_TEST(record.at("schema").at(0).at("type").as_string() == "string");
+  BOOST_TEST(record.at("schema").at(2).at("type").as_string() == "int64");
+  BOOST_TEST(record.at("metadata").at("decisions").at("inferred_schema").at("zip").as_string() ==
+             "string");
+  const auto& rows = out.at(0).at("data").at("rows").as_array();
+  BOOST_TEST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0].at(0) == json::value("10001"));
+  BOOST_TEST(rows[1].at(0) == json::value("00501"));
+  BOOST_TEST(rows[1].at(2) == json::value(0));
+}
+
+BOOST_AUTO_TEST_CASE(run_read_csv_of_invalid_utf8_exits_1_naming_stage_file_line_and_column) {
+  TempDir dir;
+  bdp::test::write_file(dir / "people.csv", "id,name\n1,Ren\xC3\xA9\n2,Jos\xE9\n");
+  auto file = write_project(
+      dir, "people.json",
+      project_with_stages(
+          R"({"name": "load_people", "processor": "read_csv", "params": {"path": "people.csv"}})"));
+  expect_one_line_error(bdp_cli({"run", file.string()}), 1,
+                        {"load_people", "people.csv: line 3, column 2: not valid UTF-8 at byte 6"});
+  // A latin1 file loads when its encoding is named.
+  bdp::test::write_file(dir / "latin1.csv", "id,name\n1,Ren\xE9\n2,Jos\xE9\n");
+  auto latin1 = write_project(
+      dir, "latin1.json", project_with_stages(R"({"name": "load_people", "processor": "read_csv",
+                              "params": {"path": "latin1.csv", "encoding": "latin1"}})"));
+  auto r = bdp_cli({"run", latin1.string(), "--json"});
+  BOOST_TEST(r.exit_code == 0, describe(r));
+  BOOST_TEST(rows_of(parse_json(r.out), "load_people") == 2);
+}
+
 BOOST_AUTO_TEST_CASE(stage_filtering_missing_column_exits_1_naming_the_stage) {
   TempDir dir;
   auto file = write_project(dir, "missing_column.json", project_with_stages(kGenerate + R"(,

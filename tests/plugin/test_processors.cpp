@@ -430,6 +430,114 @@ BOOST_AUTO_TEST_CASE(read_csv_rejects_bad_params) {
                 {"params.delimiter", "unknown key", "path, schema"});
 }
 
+BOOST_AUTO_TEST_CASE(read_csv_keeps_leading_zero_postal_codes_as_strings) {
+  bdp::test::TempDir dir;
+  bdp::test::write_file(dir / "zips.csv",
+                        "zip,city,population\n"
+                        "10001,New York,21102\n"
+                        "00501,Holtsville,0\n"
+                        "01010001,Springfield district,1500\n");
+  TestContext context(params(R"({"path": "zips.csv"})"), dir.path());
+  bdp::TablePtr out = run_in("read_csv", context);
+  check_table(out, make_table({{"zip", ColumnType::string},
+                               {"city", ColumnType::string},
+                               {"population", ColumnType::int64}},
+                              {{S("10001"), S("New York"), I(21102)},
+                               {S("00501"), S("Holtsville"), I(0)},
+                               {S("01010001"), S("Springfield district"), I(1500)}}));
+  BOOST_TEST(
+      json::serialize(context.decisions["inferred_schema"]) ==
+      json::serialize(json::parse(R"({"zip":"string","city":"string","population":"int64"})")));
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_reads_lf_crlf_cr_and_bom_files_alike) {
+  bdp::test::TempDir dir;
+  const bdp::TablePtr expected =
+      make_table({{"id", ColumnType::int64}, {"name", ColumnType::string}},
+                 {{I(1), S("alpha")}, {I(2), N}, {I(3), S("two\nlines")}});
+  const std::map<std::string, std::string> files = {
+      {"lf.csv", "id,name\n1,alpha\n2,\n3,\"two\nlines\"\n"},
+      {"crlf.csv", "id,name\r\n1,alpha\r\n2,\r\n3,\"two\nlines\"\r\n"},
+      {"cr.csv", "id,name\r1,alpha\r2,\r3,\"two\nlines\"\r"},
+      {"bom.csv", "\xEF\xBB\xBFid,name\r\n1,alpha\r\n2,\r\n3,\"two\nlines\""},
+      {"mixed.csv", "id,name\r\n1,alpha\r2,\n3,\"two\nlines\"\r"}};
+  for (const auto& [name, text] : files) {
+    bdp::test::write_file(dir / name, text);
+    TestContext context(params(R"({"path": ")" + name + R"("})"), dir.path());
+    BOOST_TEST_CONTEXT(name) {
+      check_table(run_in("read_csv", context), expected);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_empty_file_is_an_error_and_header_only_file_has_no_rows) {
+  bdp::test::TempDir dir;
+  bdp::test::write_file(dir / "empty.csv", "");
+  TestContext empty(params(R"({"path": "empty.csv"})"), dir.path());
+  check_error([&] { run_in("read_csv", empty); }, ErrorCode::invalid_argument,
+              {(dir / "empty.csv").string() + ": empty file (no header line)"});
+
+  bdp::test::write_file(dir / "header.csv", "id,name,when\r\n");
+  TestContext header(params(R"({"path": "header.csv", "schema": {"when": "timestamp"}})"),
+                     dir.path());
+  check_table(run_in("read_csv", header), make_table({{"id", ColumnType::string},
+                                                      {"name", ColumnType::string},
+                                                      {"when", ColumnType::timestamp}},
+                                                     {}));
+  BOOST_TEST(header.decisions["rows"] == json::value(0));
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_invalid_utf8_names_file_line_and_column) {
+  bdp::test::TempDir dir;
+  const fs::path file = dir / "people.csv";
+  bdp::test::write_file(file, "id,name\n1,Ren\xC3\xA9\n2,Jos\xE9\n3,Zo\xC3\xAB\n");
+  TestContext context(params(R"({"path": "people.csv"})"), dir.path());
+  check_error([&] { run_in("read_csv", context); }, ErrorCode::invalid_argument,
+              {file.string() + ": line 3, column 2: not valid UTF-8 at byte 6 of the line (0xE9)",
+               "latin1"});
+  // Stated explicitly, the same.
+  TestContext utf8(params(R"({"path": "people.csv", "encoding": "utf-8"})"), dir.path());
+  check_error([&] { run_in("read_csv", utf8); }, ErrorCode::invalid_argument, {"line 3, column 2"});
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_nul_byte_is_an_error_naming_line_and_column) {
+  bdp::test::TempDir dir;
+  bdp::test::write_file(dir / "nul.csv", std::string("id,name\n1,ok\n2,b\0d\n", 19));
+  TestContext context(params(R"({"path": "nul.csv"})"), dir.path());
+  check_error([&] { run_in("read_csv", context); }, ErrorCode::invalid_argument,
+              {"nul.csv: line 3, column 2: NUL byte (byte 4 of the line)"});
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_converts_latin1_and_windows1252_with_the_encoding_param) {
+  bdp::test::TempDir dir;
+  // A latin1 file with CR line ends (an old spreadsheet export).
+  bdp::test::write_file(dir / "latin1.csv", "name,city\rJos\xE9,K\xF6ln\r\xC5sa,Z\xFCrich\r");
+  TestContext latin1(params(R"({"path": "latin1.csv", "encoding": "latin1"})"), dir.path());
+  check_table(
+      run_in("read_csv", latin1),
+      make_table({{"name", ColumnType::string}, {"city", ColumnType::string}},
+                 {{S("Jos\xC3\xA9"), S("K\xC3\xB6ln")}, {S("\xC3\x85sa"), S("Z\xC3\xBCrich")}}));
+
+  bdp::test::write_file(dir / "cp1252.csv",
+                        "item,price\n\x93"
+                        "Caf\xE9\x94,\x80 5\n");
+  TestContext cp1252(params(R"({"path": "cp1252.csv", "encoding": "windows-1252"})"), dir.path());
+  check_table(run_in("read_csv", cp1252),
+              make_table({{"item", ColumnType::string}, {"price", ColumnType::string}},
+                         {{S("\xE2\x80\x9C"
+                             "Caf\xC3\xA9\xE2\x80\x9D"),
+                           S("\xE2\x82\xAC 5")}}));
+}
+
+BOOST_AUTO_TEST_CASE(read_csv_rejects_an_unknown_encoding_naming_the_param) {
+  check_valid("read_csv", R"({"path": "a.csv", "encoding": "latin1"})");
+  check_valid("read_csv", R"({"path": "a.csv", "encoding": "cp1252"})");
+  check_invalid("read_csv", R"({"path": "a.csv", "encoding": "utf-16"})",
+                {"params.encoding", "utf-16", "utf-8", "latin1", "windows-1252"});
+  check_invalid("read_csv", R"({"path": "a.csv", "encoding": 8859})",
+                {"params.encoding", "integer"});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ============================================================================

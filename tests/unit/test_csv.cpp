@@ -7,8 +7,8 @@
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/time.hpp>
 
+#include <algorithm>
 #include <charconv>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -282,7 +282,7 @@ BOOST_AUTO_TEST_CASE(single_column_table_keeps_null_rows_as_empty_lines) {
 BOOST_AUTO_TEST_CASE(inference_picks_int_float_bool_timestamp_then_string) {
   auto t = csv::parse(
       "i,f,b,t,s,n,widen\n"
-      "1,1.5,true,2024-01-01,x,,1\n"
+      "1,1.5,true,2024-01-01T00:00:00Z,x,,1\n"
       "-2,nan,false,2024-01-01T10:00:00Z,1,,2.5\n"
       ",,,,,,\n"
       "3,-inf,true,1969-12-31T23:59:59.5Z,true,,3\n");
@@ -814,6 +814,431 @@ BOOST_AUTO_TEST_CASE(declared_reader_reports_errors_like_the_general_reader) {
     }
     check_both_readers(text, nullptr);
   }
+}
+
+// ------------------------------------------------ inference keeps the text
+//
+// An inferred column takes a type only when writing each value back gives
+// its cell's text (docs/config.md, read_csv): these are the cases a user
+// meets, each read as a one-cell column.
+
+namespace {
+
+struct InferenceCase {
+  const char* text;
+  const char* type;     // the inferred type
+  const char* written;  // the cell as write() writes it back
+};
+
+const InferenceCase kInferenceCases[] = {
+    // int64: the writer's form only.
+    {"42", "int64", "42"},
+    {"-7", "int64", "-7"},
+    {"0", "int64", "0"},
+    {"9223372036854775807", "int64", "9223372036854775807"},
+    {"00501", "string", "00501"},
+    {"01010001", "string", "01010001"},
+    {"-01", "string", "-01"},
+    {"+5", "string", "+5"},
+    {"0x1F", "string", "0x1F"},
+    {" 7", "string", " 7"},
+    {"7 ", "string", "7 "},
+    {"1_000", "string", "1_000"},
+    // float64: every digit kept; trailing zeros after the point allowed.
+    {"1.5", "float64", "1.5"},
+    {"1.50", "float64", "1.5"},
+    {"9.00", "float64", "9"},
+    {"1.0", "float64", "1"},
+    {"-0", "float64", "-0"},
+    {"-0.0", "float64", "-0"},
+    {"0.5", "float64", "0.5"},
+    {"-0.25", "float64", "-0.25"},
+    {"0.0001", "float64", "1e-04"},
+    {"1000000000000000.0", "float64", "1e+15"},
+    {"0.30000000000000004", "float64", "0.30000000000000004"},
+    {"9223372036854775808", "float64", "9223372036854775808"},        // 2^63: the double is exact
+    {"1180591620717411303424", "float64", "1180591620717411303424"},  // 2^70, written in full
+    {"10000000000000000000000", "float64", "1e+22"},
+    {"1e+300", "float64", "1e+300"},
+    {"1e-07", "float64", "1e-07"},
+    {"5e-324", "float64", "5e-324"},
+    {"nan", "float64", "nan"},
+    {"inf", "float64", "inf"},
+    {"-inf", "float64", "-inf"},
+    {"01.5", "string", "01.5"},
+    {"00.5", "string", "00.5"},
+    {".5", "string", ".5"},
+    {"1.", "string", "1."},
+    {"+1.5", "string", "+1.5"},
+    {"1e3", "string", "1e3"},
+    {"1E+300", "string", "1E+300"},
+    {"2310009E13", "string", "2310009E13"},
+    {"1e-7", "string", "1e-7"},
+    {"NaN", "string", "NaN"},
+    {"-nan", "string", "-nan"},
+    {"Infinity", "string", "Infinity"},
+    {"12345678901234567890", "string", "12345678901234567890"},
+    {"0.1000000000000000055511151231257827", "string", "0.1000000000000000055511151231257827"},
+    {"9007199254740993.0", "string", "9007199254740993.0"},
+    // bool: true and false in any letter case.
+    {"true", "bool", "true"},
+    {"FALSE", "bool", "false"},
+    {"True", "bool", "true"},
+    {"yes", "string", "yes"},
+    // timestamp: the writer's form, fraction digits optional.
+    {"2024-01-01T10:00:00Z", "timestamp", "2024-01-01T10:00:00Z"},
+    {"1969-12-31T23:59:59.5Z", "timestamp", "1969-12-31T23:59:59.500000Z"},
+    {"2024-01-01T10:00:00.000Z", "timestamp", "2024-01-01T10:00:00Z"},
+    {"2024-01-01T10:00:00.123456Z", "timestamp", "2024-01-01T10:00:00.123456Z"},
+    {"2024-01-01", "string", "2024-01-01"},
+    {"2024-01-01T10:00:00", "string", "2024-01-01T10:00:00"},
+    {"2024-01-01 10:00:00Z", "string", "2024-01-01 10:00:00Z"},
+    {"2024-01-01T12:00:00+02:00", "string", "2024-01-01T12:00:00+02:00"},
+    {"2024-01-01t10:00:00z", "string", "2024-01-01t10:00:00z"},
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(inference_takes_a_type_only_when_writing_the_value_back_gives_the_text) {
+  for (const auto& c : kInferenceCases) {
+    for (bool quoted : {false, true}) {
+      const std::string cell = quoted ? "\"" + std::string(c.text) + "\"" : std::string(c.text);
+      auto t = csv::parse("v\n" + cell + "\n");
+      BOOST_TEST(bdp::to_string(t->column(0).type()) == c.type, "text '" << cell << "'");
+      BOOST_TEST(csv::format_cell(t->column(0), 0) == c.written, "text '" << cell << "'");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(inference_keeps_leading_zero_postal_codes_as_strings) {
+  // Numbers first, codes with leading zeros later: the column is read again
+  // as strings, every cell with its own text.
+  auto t = csv::parse(
+      "zip,district,plz,count,ratio\n"
+      "10001,01010001,80331,0,0.5\n"
+      "00501,01010002,01067,1,0.25\n"
+      ",,,,\n"
+      "02134,10010003,99999,10,1\n");
+  for (const char* name : {"zip", "district", "plz"}) {
+    BOOST_TEST(bdp::to_string(t->column(name).type()) == "string", name);
+  }
+  BOOST_TEST(t->column("zip").string_at(0) == "10001");
+  BOOST_TEST(t->column("zip").string_at(1) == "00501");
+  BOOST_TEST(t->column("zip").is_null(2));
+  BOOST_TEST(t->column("zip").string_at(3) == "02134");
+  BOOST_TEST(t->column("district").string_at(0) == "01010001");
+  BOOST_TEST(t->column("plz").string_at(1) == "01067");
+  BOOST_TEST(t->column("plz").string_at(3) == "99999");
+  // "0" and "0.5" have no leading zero.
+  BOOST_TEST(bdp::to_string(t->column("count").type()) == "int64");
+  BOOST_TEST(bdp::to_string(t->column("ratio").type()) == "float64");
+  // And the text written back is the text read.
+  std::string out;
+  csv::write(*t, out);
+  BOOST_TEST(out ==
+             "zip,district,plz,count,ratio\n"
+             "10001,01010001,80331,0,0.5\n"
+             "00501,01010002,01067,1,0.25\n"
+             ",,,,\n"
+             "02134,10010003,99999,10,1\n");
+}
+
+BOOST_AUTO_TEST_CASE(declared_int64_reads_leading_zero_codes_as_numbers) {
+  csv::ReadOptions o;
+  o.schema.emplace("zip", ColumnType::int64);
+  auto t = csv::parse("zip,city\n00501,Holtsville\n10001,New York\n", o);
+  BOOST_TEST(t->column("zip").int64_at(0) == 501);
+  BOOST_TEST(t->column("zip").int64_at(1) == 10001);
+}
+
+BOOST_AUTO_TEST_CASE(inference_widens_integers_to_float_only_when_the_doubles_keep_them) {
+  auto t = csv::parse(
+      "small,big,exact,negzero\n"
+      "1,9007199254740993,1152921504606846976,5\n"
+      "2.5,0.5,0.5,-0\n");
+  BOOST_TEST(bdp::to_string(t->column("small").type()) == "float64");
+  BOOST_TEST(t->column("small").float64_at(0) == 1.0);
+  // 2^53 + 1 has no double: as float64 it would change.
+  BOOST_TEST(bdp::to_string(t->column("big").type()) == "string");
+  BOOST_TEST(t->column("big").string_at(0) == "9007199254740993");
+  BOOST_TEST(t->column("big").string_at(1) == "0.5");
+  // 2^60 is a double, written back with all its digits.
+  BOOST_TEST(bdp::to_string(t->column("exact").type()) == "float64");
+  BOOST_TEST(csv::format_cell(t->column("exact"), 0) == "1152921504606846976");
+  BOOST_TEST(bdp::to_string(t->column("negzero").type()) == "float64");
+  BOOST_TEST(std::signbit(t->column("negzero").float64_at(1)));
+}
+
+// ------------------------------------------------------------ line ends
+
+namespace {
+
+// Reads `text` with every column declared, then with the "id" column left
+// to inference, and requires both to equal `expected`.
+void check_reads_as(const std::string& text, const bdp::TablePtr& expected, unsigned threads = 1) {
+  auto declared = csv::parse(text, with_schema(expected->schema()), threads);
+  BOOST_TEST(declared->equals(*expected), "declared reader, text:\n" << text.substr(0, 200));
+  csv::ReadOptions general = with_schema(expected->schema());
+  general.schema.erase("id");
+  auto inferred = csv::parse(text, general, threads);
+  BOOST_TEST(inferred->equals(*expected), "general reader, text:\n" << text.substr(0, 200));
+}
+
+// `text` with each "\n" replaced by `line_end`.
+std::string with_line_ends(const std::string& text, const std::string& line_end) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += line_end;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(lf_crlf_and_cr_line_ends_read_the_same_rows) {
+  TableBuilder b({{"id", ColumnType::int64}, {"name", ColumnType::string}});
+  b.append_row({std::int64_t{1}, std::string("alpha")});
+  b.append_row({std::int64_t{2}, std::monostate{}});
+  b.append_row({std::int64_t{3}, std::string("gamma, quoted")});
+  auto expected = b.finish();
+  const std::string lf = "id,name\n1,alpha\n2,\n3,\"gamma, quoted\"\n";
+  for (const char* line_end : {"\n", "\r\n", "\r"}) {
+    const std::string text = with_line_ends(lf, line_end);
+    check_reads_as(text, expected);
+    check_reads_as(text.substr(0, text.size() - std::strlen(line_end)), expected);  // no last end
+    check_reads_as("\xEF\xBB\xBF" + text, expected);                                // a BOM
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mixed_line_ends_each_end_one_line) {
+  TableBuilder b({{"id", ColumnType::int64}, {"name", ColumnType::string}});
+  for (std::int64_t i = 1; i <= 4; ++i)
+    b.append_row({i, std::string(1, static_cast<char>('a' + i))});
+  auto expected = b.finish();
+  check_reads_as("id,name\r\n1,b\r2,c\n3,d\r\n4,e\r", expected);
+  // "\r\r\n" (a CRLF file converted once too often) is a line end and a
+  // blank line, and blank lines between rows are skipped.
+  check_reads_as("id,name\r\r\n1,b\r\r\n2,c\r\r\n3,d\r\r\n4,e\r\r\n", expected);
+  // Line numbers in errors count every kind of line end.
+  auto msg =
+      error_of([] { (void)csv::parse("a,b\r1,2\r\n3\n4,5\r"); }, ErrorCode::invalid_argument);
+  BOOST_TEST(msg.find("<input>: line 3, column 2: row has 1 cells") == 0u, msg);
+}
+
+BOOST_AUTO_TEST_CASE(a_lone_cr_inside_a_quoted_cell_stays_in_the_cell) {
+  TableBuilder b({{"id", ColumnType::int64}, {"note", ColumnType::string}});
+  b.append_row({std::int64_t{1}, std::string("two\rlines")});
+  b.append_row({std::int64_t{2}, std::string("cr at end\r")});
+  b.append_row({std::int64_t{3}, std::string("\r")});
+  auto expected = b.finish();
+  // In a file with CR line ends, and in one with LF line ends (as write()
+  // makes it).
+  check_reads_as("id,note\r1,\"two\rlines\"\r2,\"cr at end\r\"\r3,\"\r\"\r", expected);
+  check_reads_as(to_csv(*expected), expected);
+  BOOST_TEST(to_csv(*csv::parse(to_csv(*expected), with_schema(expected->schema()))) ==
+             to_csv(*expected));
+}
+
+BOOST_AUTO_TEST_CASE(cr_line_ends_read_in_parallel_like_lf_ones) {
+  // About 12 MB with every column declared: read in parts on threads.
+  TableBuilder b({{"id", ColumnType::int64}, {"note", ColumnType::string}});
+  const std::string note = "a quoted,\rcell " + std::string(50, 'n');
+  for (std::int64_t i = 0; i < 200'000; ++i) {
+    b.append_row({i, i % 7 == 3 ? bdp::Value() : bdp::Value(note)});
+  }
+  auto expected = b.finish();
+  const std::string text = with_line_ends(to_csv(*expected), "\r");
+  BOOST_REQUIRE(text.size() > 8u << 20);
+  for (unsigned threads : {1u, 3u}) {
+    BOOST_TEST(csv::parse(text, with_schema(expected->schema()), threads)->equals(*expected));
+  }
+}
+
+// ------------------------------------------------------------- encodings
+
+namespace {
+
+csv::ReadOptions checked(csv::Encoding encoding = csv::Encoding::utf8) {
+  csv::ReadOptions o;
+  o.source_name = "people.csv";
+  o.encoding = encoding;
+  return o;
+}
+
+// The message of the error parse() gives for `text` read as `options`, with
+// its columns declared and with them inferred: both must agree.
+std::string read_error(const std::string& text, csv::ReadOptions options) {
+  const std::string inferred =
+      error_of([&] { (void)csv::parse(text, options); }, ErrorCode::invalid_argument);
+  options.schema.emplace("id", ColumnType::string);
+  options.schema.emplace("name", ColumnType::string);
+  const std::string declared =
+      error_of([&] { (void)csv::parse(text, options); }, ErrorCode::invalid_argument);
+  BOOST_TEST(declared == inferred);
+  return inferred;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_is_an_error_naming_the_line_the_column_and_the_byte) {
+  // A latin1 'é' (0xE9) in a UTF-8 file: line 3, the second cell, byte 6.
+  BOOST_TEST(read_error("id,name\n1,ok\n2,caf\xE9\n", checked()) ==
+             "people.csv: line 3, column 2: not valid UTF-8 at byte 6 of the line (0xE9); if the "
+             "text is latin1 or windows-1252, set that encoding");
+  // In the header.
+  BOOST_TEST(read_error("id,n\xFFme\n1,x\n", checked())
+                 .find("line 1, column 2: not valid UTF-8 "
+                       "at byte 5 of the line (0xFF)") != std::string::npos);
+  // Inside a quoted cell over several lines, after CR line ends: the line
+  // of the byte, the cell it is in.
+  BOOST_TEST(read_error("id,name\r1,\"a\nb,\"\"c\"\"\n\xC3(\"\r", checked())
+                 .find("line 4, column 2: not valid UTF-8 at byte 1 of the line (0xC3)") !=
+             std::string::npos);
+  // Every kind of bad sequence.
+  for (const char* bad : {"\x80", "\xBF", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80",
+                          "\xED\xBF\xBF", "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80",
+                          "\xF5\x80\x80\x80", "\xFF", "\xE2\x82", "\xE2\x82x", "\xF0\x9F\x98"}) {
+    const std::string msg = read_error(std::string("id,name\n1,ab") + bad + "\n", checked());
+    BOOST_TEST(
+        msg.find("people.csv: line 2, column 2: not valid UTF-8 at byte 5 of the line") == 0u, msg);
+  }
+  // The ones that are valid, at the edges of the ranges.
+  for (const char* good : {"\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80",
+                           "\xEF\xBF\xBF", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF"}) {
+    auto t = csv::parse(std::string("id,name\n1,") + good + "\n", checked());
+    BOOST_TEST(t->column("name").string_at(0) == good);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(utf8_check_finds_the_bad_byte_at_every_offset) {
+  // ASCII runs of every length before and after the bad byte, across the
+  // 16- and 64-byte steps of the check; valid multi-byte characters before it.
+  for (std::size_t pad = 0; pad < 150; ++pad) {
+    const std::string run(pad, 'x');
+    std::string text = "id,name\n1," + run + "\xC3\xA9\xE2\x82\xAC" + run + "\xFE" + run + "\n";
+    const std::string msg = read_error(text, checked());
+    const std::string place =
+        "line 2, column 2: not valid UTF-8 at byte " + std::to_string(2 + 2 * pad + 5 + 1);
+    BOOST_TEST(contains(msg, place), msg);
+    // Without the bad byte the text reads, as it is.
+    text.erase(text.find('\xFE'), 1);
+    auto t = csv::parse(text, checked());
+    BOOST_TEST(t->column("name").string_at(0) == run + "\xC3\xA9\xE2\x82\xAC" + run + run);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(nul_byte_is_an_error_in_a_checked_text_and_data_as_is) {
+  const std::string text("id,name\n1,ab\0c\n", 15);
+  BOOST_TEST(read_error(text, checked()) ==
+             "people.csv: line 2, column 2: NUL byte (byte 5 of the line): CSV text holds none "
+             "(is the file UTF-16, or not text?)");
+  BOOST_TEST(contains(read_error(text, checked(csv::Encoding::latin1)), "line 2, column 2: NUL"));
+  // Unchecked (bdp's own files), the cell holds it, as the table did.
+  auto t = csv::parse(text);
+  BOOST_TEST(t->column("name").string_at(0) == std::string("ab\0c", 4));
+}
+
+BOOST_AUTO_TEST_CASE(a_utf16_file_is_named_as_such) {
+  const std::string utf16le("\xFF\xFEi\0d\0\n\0", 8);
+  BOOST_TEST(contains(read_error(utf16le, checked()),
+                      "line 1, column 1: the text starts with a "
+                      "UTF-16 byte order mark"));
+  // Without a byte order mark, its NUL bytes give it away.
+  const std::string no_bom("i\0d\0\n\0", 6);
+  BOOST_TEST(contains(read_error(no_bom, checked()), "line 1, column 1: NUL byte (byte 2"));
+}
+
+BOOST_AUTO_TEST_CASE(latin1_and_windows1252_texts_are_converted_to_utf8) {
+  const std::string text =
+      "name,city,note\nJos\xE9,K\xF6ln,\x80 5\n\xC5sa,\"\x93Z\xFCrich\x94\",\x81\n";
+  auto latin1 = csv::parse(text, checked(csv::Encoding::latin1));
+  BOOST_TEST(latin1->column("name").string_at(0) == "Jos\xC3\xA9");
+  BOOST_TEST(latin1->column("city").string_at(0) == "K\xC3\xB6ln");
+  BOOST_TEST(latin1->column("note").string_at(0) == "\xC2\x80 5");  // U+0080 in latin1
+  BOOST_TEST(latin1->column("name").string_at(1) == "\xC3\x85sa");
+  auto cp1252 = csv::parse(text, checked(csv::Encoding::windows1252));
+  BOOST_TEST(cp1252->column("name").string_at(0) == "Jos\xC3\xA9");
+  BOOST_TEST(cp1252->column("note").string_at(0) == "\xE2\x82\xAC 5");  // the euro sign
+  BOOST_TEST(cp1252->column("city").string_at(1) ==
+             "\xE2\x80\x9CZ\xC3\xBCrich\xE2\x80\x9D");            // curly quotes
+  BOOST_TEST(cp1252->column("note").string_at(1) == "\xC2\x81");  // unassigned: U+0081
+  // The byte of an error is counted in the file's bytes, not the UTF-8.
+  const std::string nul("name\n\xE9\xE9\0\n", 9);
+  BOOST_TEST(contains(read_error(nul, checked(csv::Encoding::latin1)),
+                      "line 2, column 1: NUL byte (byte 3 of the line)"));
+  // A UTF-8 byte order mark says the file is not latin1.
+  BOOST_TEST(contains(read_error("\xEF\xBB\xBFname\nx\n", checked(csv::Encoding::latin1)),
+                      "UTF-8 byte order mark, so it is UTF-8, not latin1"));
+}
+
+BOOST_AUTO_TEST_CASE(encodings_are_named_in_any_letter_case) {
+  BOOST_TEST((csv::parse_encoding("UTF-8") == csv::Encoding::utf8));
+  BOOST_TEST((csv::parse_encoding("utf8") == csv::Encoding::utf8));
+  BOOST_TEST((csv::parse_encoding("Latin1") == csv::Encoding::latin1));
+  BOOST_TEST((csv::parse_encoding("ISO-8859-1") == csv::Encoding::latin1));
+  BOOST_TEST((csv::parse_encoding("windows-1252") == csv::Encoding::windows1252));
+  BOOST_TEST((csv::parse_encoding("CP1252") == csv::Encoding::windows1252));
+  BOOST_TEST(!csv::parse_encoding("utf-16").has_value());
+  BOOST_TEST(!csv::parse_encoding("").has_value());
+}
+
+// ---------------------------------------------------- empty files, big cells
+
+BOOST_AUTO_TEST_CASE(empty_file_is_an_error_naming_it_and_a_header_only_file_has_no_rows) {
+  bdp::test::TempDir dir;
+  const auto empty = dir / "empty.csv";
+  bdp::test::write_file(empty, "");
+  BOOST_TEST(error_of([&] { (void)csv::read_file(empty); }, ErrorCode::invalid_argument) ==
+             empty.string() + ": empty file (no header line)");
+  const auto bom = dir / "bom.csv";
+  bdp::test::write_file(bom, "\xEF\xBB\xBF");
+  BOOST_TEST(error_of([&] { (void)csv::read_file(bom); }, ErrorCode::invalid_argument) ==
+             bom.string() + ": empty file (no header line)");
+  for (const char* text :
+       {"zip,city\n", "zip,city", "zip,city\r\n", "zip,city\r", "\xEF\xBB\xBFzip,city\n"}) {
+    const auto header = dir / "header.csv";
+    bdp::test::write_file(header, text);
+    auto t = csv::read_file(header);
+    BOOST_TEST(t->num_columns() == 2u);
+    BOOST_TEST(t->num_rows() == 0u);
+    BOOST_TEST(t->column(1).name() == "city");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(huge_cells_read_whole_and_name_the_place_of_a_bad_byte) {
+  // A 5 MB quoted cell with separators, quotes, line ends and UTF-8, and a
+  // 3 MB unquoted one, read by both readers with the text checked.
+  std::string quoted;
+  while (quoted.size() < (5u << 20)) quoted += "caf\xC3\xA9, \"x\"\r\n\xE2\x82\xAC\n";
+  const std::string plain(3u << 20, 'p');
+  TableBuilder b({{"id", ColumnType::string}, {"name", ColumnType::string}});
+  b.append_row({quoted, plain});
+  b.append_row({std::string("tail"), std::string("end")});
+  auto expected = b.finish();
+  const std::string text = to_csv(*expected);
+  for (bool declared : {false, true}) {
+    csv::ReadOptions o = declared ? with_schema(expected->schema()) : csv::ReadOptions();
+    o.encoding = csv::Encoding::utf8;
+    BOOST_TEST(csv::parse(text, o, 2)->equals(*expected), "declared " << declared);
+  }
+  // A bad byte at the end of the unquoted cell: line 2 plus the cell's line
+  // ends, the second cell, its place in that line.
+  std::string bad = text;
+  const std::size_t at = bad.find("\nta") - 1;  // the last 'p'
+  bad[at] = '\xC0';
+  const std::size_t lines =
+      static_cast<std::size_t>(std::count(quoted.begin(), quoted.end(), '\n'));
+  const std::size_t last_line = bad.rfind('\n', at);
+  const std::string msg = read_error(bad, checked());
+  BOOST_TEST(contains(msg, "line " + std::to_string(2 + lines) +
+                               ", column 2: not valid UTF-8 at "
+                               "byte " +
+                               std::to_string(at - last_line) + " of the line (0xC0)"),
+             msg);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
