@@ -33,13 +33,20 @@ namespace json = boost::json;
 
 namespace {
 
-// One write transaction: BEGIN IMMEDIATE on SQLite (the write lock is taken
-// up front, so two writers never deadlock on a lock upgrade), BEGIN on
-// PostgreSQL. Rolled back unless committed.
+// One transaction, rolled back unless committed. A write transaction is
+// BEGIN IMMEDIATE on SQLite (the write lock is taken up front, so two
+// writers never deadlock on a lock upgrade) and BEGIN on PostgreSQL. A read
+// transaction sees one snapshot: a plain BEGIN on SQLite (WAL lets writers
+// go on meanwhile), REPEATABLE READ on PostgreSQL.
 class Transaction {
  public:
-  Transaction(soci::session& sql, Dialect dialect) : sql_(sql) {
-    sql_ << (dialect == Dialect::sqlite ? "begin immediate" : "begin");
+  enum class Access { write, read };
+  Transaction(soci::session& sql, Dialect dialect, Access access = Access::write) : sql_(sql) {
+    if (dialect == Dialect::sqlite) {
+      sql_ << (access == Access::write ? "begin immediate" : "begin");
+    } else {
+      sql_ << (access == Access::write ? "begin" : "begin isolation level repeatable read");
+    }
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -55,6 +62,10 @@ class Transaction {
   void commit() {
     sql_ << "commit";
     done_ = true;
+  }
+  void rollback() {
+    done_ = true;
+    sql_ << "rollback";
   }
 
  private:
@@ -340,6 +351,11 @@ Payload SociBackend::retrieve(const RecordInfo& record) {
   const bool pg = settings_.dialect == Dialect::postgresql;
   std::lock_guard lock(mutex_);
   try {
+    // The row and its payload are read in one snapshot. A reference table
+    // dropped after the snapshot was taken (PostgreSQL looks tables up
+    // outside it) fails the read: if the row is gone by then, the record
+    // was removed meanwhile, which is not damage.
+    Transaction tx(*sql_, settings_.dialect, Transaction::Access::read);
     std::string storage_type, data_reference, checksum, kind, schema_text;
     long long rows = 0;
     long long key = *id;
@@ -348,36 +364,44 @@ Payload SociBackend::retrieve(const RecordInfo& record) {
         soci::use(key), soci::into(storage_type), soci::into(data_reference), soci::into(checksum),
         soci::into(kind), soci::into(schema_text), soci::into(rows);
     if (!sql_->got_data()) throw gone();
-    if (storage_type == "inline") {
-      auto blob = pg ? pg_read_blob(native_handle(), key, where_record)
-                     : sqlite_read_blob(native_handle(), key, where_record);
-      if (!blob) throw Error(ErrorCode::corrupt, where_record + ": its payload blob is missing");
-      const std::string actual = checksum_text(*blob);
-      if (actual != checksum) {
-        throw Error(ErrorCode::corrupt, where_record + ": the payload blob is damaged (checksum " +
-                                            actual + ", recorded " + checksum + ")");
+    auto read_payload = [&]() -> Payload {
+      if (storage_type == "inline") {
+        auto blob = pg ? pg_read_blob(native_handle(), key, where_record)
+                       : sqlite_read_blob(native_handle(), key, where_record);
+        if (!blob) throw Error(ErrorCode::corrupt, where_record + ": its payload blob is missing");
+        const std::string actual = checksum_text(*blob);
+        if (actual != checksum) {
+          throw Error(ErrorCode::corrupt, where_record +
+                                              ": the payload blob is damaged (checksum " + actual +
+                                              ", recorded " + checksum + ")");
+        }
+        return binary::decode(*blob, where_record);
       }
-      return binary::decode(*blob, where_record);
-    }
-    if (!is_data_table_name(data_reference)) {
-      throw Error(ErrorCode::corrupt,
-                  where_record + ": data_reference '" + data_reference + "' is not a bdp table");
-    }
-    const Schema schema = parse_schema(schema_text, where_record);
-    if (!pg) {
+      if (!is_data_table_name(data_reference)) {
+        throw Error(ErrorCode::corrupt,
+                    where_record + ": data_reference '" + data_reference + "' is not a bdp table");
+      }
+      const Schema schema = parse_schema(schema_text, where_record);
+      // (The transaction also scopes pg_read_table's "set local".)
+      if (pg) {
+        return Payload(pg_read_table(native_handle(), data_reference,
+                                     data_column_identifiers(schema), schema, rows, where_record));
+      }
       return Payload(
           sqlite_read_table(native_handle(), data_reference, schema, rows, where_record));
-    }
-    *sql_ << "begin";  // for "set local"; read-only, so a rollback on error is enough
+    };
+    std::optional<Payload> payload;
     try {
-      auto table = pg_read_table(native_handle(), data_reference, data_column_identifiers(schema),
-                                 schema, rows, where_record);
-      *sql_ << "commit";
-      return Payload(std::move(table));
-    } catch (const Error&) {
-      *sql_ << "rollback";
+      payload = read_payload();
+    } catch (...) {
+      tx.rollback();
+      long long found = 0;
+      *sql_ << "select 1 from intermediate_data where id = :id", soci::use(key), soci::into(found);
+      if (!sql_->got_data()) throw gone();
       throw;
     }
+    tx.commit();
+    return std::move(*payload);
   } catch (const soci::soci_error& e) {
     database_error(e, "cannot read " + describe_record(record));
   }
