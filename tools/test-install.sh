@@ -176,6 +176,22 @@ check "bdp run examples/jsonl-backend/project.json" \
   "$prefix/bin/bdp" run "$work/jsonl-backend/project.json"
 ls "$work"/jsonl-backend/bdp-data/jsonl/data/*/generate/default/v1.jsonl >/dev/null 2>&1 ||
   fail "bdp run examples/jsonl-backend/project.json stored no record in the jsonl backend's folder"
+step "bdp doctor finds a damaged record of the example backend and moves it aside"
+jsonl_project="$work/jsonl-backend/project.json"
+damaged=$(ls "$work"/jsonl-backend/bdp-data/jsonl/data/*/big/default/v1.jsonl)
+printf '{"id": ' >"$damaged"
+if "$prefix/bin/bdp" --config "$jsonl_project" doctor >"$log" 2>&1; then
+  cat "$log" >&2
+  fail "bdp doctor found no damage in $damaged"
+fi
+expect_in_log "bdp doctor" "$damaged"
+check "bdp ls beside a damaged record" "$prefix/bin/bdp" --config "$jsonl_project" ls
+check "bdp doctor --quarantine" "$prefix/bin/bdp" --config "$jsonl_project" doctor --quarantine
+check "bdp doctor after the quarantine" "$prefix/bin/bdp" --config "$jsonl_project" doctor
+expect_in_log "bdp doctor after the quarantine" "no damage"
+ls "$work"/jsonl-backend/bdp-data/jsonl/quarantine/*/data/*/big/default/v1.jsonl >/dev/null 2>&1 ||
+  fail "bdp doctor --quarantine did not keep $damaged in the jsonl backend's quarantine folder"
+
 check "bdp run examples/processor-plugin/project.json" \
   "$prefix/bin/bdp" run "$work/processor-plugin/project.json" --json
 cp "$log" "$work/shares.json"

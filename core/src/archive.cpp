@@ -25,6 +25,10 @@
 #include <set>
 #include <unordered_map>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 
 namespace bdp {
@@ -78,11 +82,15 @@ class OutFile {
       throw Error(ErrorCode::io, path_.string() + ": write failed: " + std::strerror(errno));
     }
   }
+  // Flushes the file to disk and closes it.
   void close() {
     FILE* f = file_;
     file_ = nullptr;
-    if (std::fclose(f) != 0) {
-      throw Error(ErrorCode::io, path_.string() + ": write failed: " + std::strerror(errno));
+    const bool synced = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+    const int sync_errno = errno;
+    if (std::fclose(f) != 0 || !synced) {
+      throw Error(ErrorCode::io,
+                  path_.string() + ": write failed: " + std::strerror(synced ? errno : sync_errno));
     }
   }
   std::uint64_t bytes() const noexcept { return bytes_; }
@@ -93,6 +101,109 @@ class OutFile {
   FILE* file_;
   Checksum sum_;
   std::uint64_t bytes_ = 0;
+};
+
+// Makes the entries of `dir` durable.
+void sync_folder(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error(ErrorCode::io, dir.string() + ": cannot open the folder: " + std::strerror(errno));
+  }
+  const bool ok = ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  ::close(fd);
+  if (!ok) throw Error(ErrorCode::io, dir.string() + ": sync failed: " + std::strerror(sync_errno));
+}
+
+// The hidden folder an export is written into, next to its target
+// (".<name>.export-<pid>"), so that the target appears whole or not at all.
+// Removed with its contents unless commit() renamed it to the target.
+class TempFolder {
+ public:
+  explicit TempFolder(const fs::path& target) : target_(target) {
+    parent_ = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    const std::string prefix = "." + target.filename().string() + ".export-";
+    std::error_code ec;
+    fs::create_directories(parent_, ec);
+    if (ec) {
+      throw Error(ErrorCode::io, parent_.string() + ": cannot create the folder: " + ec.message());
+    }
+    remove_leftovers(prefix);
+    path_ = parent_ / (prefix + std::to_string(::getpid()));
+    if (!fs::create_directory(path_, ec)) {
+      throw Error(ErrorCode::io, path_.string() + ": cannot create the folder: " +
+                                     (ec ? ec.message() : std::string("it exists")));
+    }
+  }
+  ~TempFolder() {
+    if (committed_) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    if (ec) {
+      // The error being thrown is what the caller needs; the next export to
+      // the same target removes this folder.
+      detail::logger("bdp.archive")
+          ->warn("could not remove the unfinished export {}: {}", path_.string(), ec.message());
+    }
+  }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+
+  const fs::path& path() const noexcept { return path_; }
+
+  // Makes the folder durable and renames it to the target.
+  void commit() {
+    for (const auto& entry : fs::recursive_directory_iterator(path_)) {
+      if (entry.is_directory()) sync_folder(entry.path());
+    }
+    sync_folder(path_);
+    std::error_code ec;
+    fs::rename(path_, target_, ec);
+    if (ec == std::errc::directory_not_empty || ec == std::errc::file_exists) {
+      throw Error(ErrorCode::invalid_argument,
+                  target_.string() +
+                      ": something was written into the folder during the export; "
+                      "nothing was exported (export needs a new or empty one)");
+    }
+    if (ec) {
+      throw Error(ErrorCode::io,
+                  path_.string() + ": cannot rename to " + target_.string() + ": " + ec.message());
+    }
+    committed_ = true;
+    sync_folder(parent_);
+  }
+
+ private:
+  // Removes the folders of earlier exports to the same target whose process
+  // is gone (killed before it could clean up). Those of running exports stay.
+  void remove_leftovers(const std::string& prefix) {
+    std::error_code ec;
+    for (fs::directory_iterator it(parent_, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!name.starts_with(prefix)) continue;
+      const std::string_view digits = std::string_view(name).substr(prefix.size());
+      long pid = 0;
+      auto [last, err] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+      if (err != std::errc() || last != digits.data() + digits.size() || pid <= 0) continue;
+      const bool gone =
+          pid == ::getpid() || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
+      if (!gone) continue;
+      std::error_code remove_ec;
+      fs::remove_all(it->path(), remove_ec);
+      if (remove_ec) {
+        throw Error(ErrorCode::io, it->path().string() +
+                                       ": cannot remove what an earlier, unfinished export left: " +
+                                       remove_ec.message());
+      }
+      detail::logger("bdp.archive")
+          ->info("removed {}, left by an unfinished export", it->path().string());
+    }
+  }
+
+  fs::path target_;
+  fs::path parent_;
+  fs::path path_;
+  bool committed_ = false;
 };
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -503,40 +614,58 @@ ExportReport export_selection(DataContainer& container, std::string_view selecto
            std::make_tuple(stage_pos(y.stage_name), y.stage_name, y.entity_name);
   });
 
-  // The folder.
+  // The folder: checked first, written as a hidden sibling, renamed into
+  // place at the end.
+  const fs::path target = out.has_filename() ? out : out.parent_path();
   std::error_code ec;
-  if (fs::exists(out, ec)) {
-    if (!fs::is_directory(out, ec)) {
+  if (fs::exists(target, ec)) {
+    if (!fs::is_directory(target, ec)) {
       throw Error(ErrorCode::invalid_argument,
                   out.string() + ": exists and is not a folder (export needs a new or empty one)");
     }
-    if (!fs::is_empty(out, ec)) {
+    if (!fs::is_empty(target, ec)) {
       throw Error(ErrorCode::invalid_argument,
                   out.string() + ": folder is not empty (export needs a new or empty one)");
     }
   }
-  fs::create_directories(out, ec);
-  if (ec) {
-    throw Error(ErrorCode::io, out.string() + ": cannot create the folder: " + ec.message());
-  }
+  TempFolder temp(target);
 
   ExportReport report;
   report.process_id = id;
   report.dir = out;
   boost::json::array records_json;
+  boost::json::array failed_json;
   for (const auto& record : chosen) {
     const fs::path rel = entity_file(record.stage_name, record.entity_name, record.kind, format);
-    fs::create_directories(out / rel.parent_path(), ec);
+    // A record that cannot be read is reported, not exported; the others go on.
+    std::optional<Payload> payload;
+    try {
+      payload.emplace(container.retrieve_record(record));
+    } catch (const Error& e) {
+      ExportFailure failure{record.stage_name, record.entity_name, record.version, record.id,
+                            record.backend,    e.code(),           e.what()};
+      failed_json.push_back(boost::json::object{{"stage", failure.stage},
+                                                {"entity", failure.entity},
+                                                {"version", failure.version},
+                                                {"record_id", failure.record_id},
+                                                {"backend", failure.backend},
+                                                {"error", to_string(failure.code)},
+                                                {"reason", failure.reason}});
+      report.failed.push_back(std::move(failure));
+      detail::logger("bdp.archive")
+          ->warn("export of {}: record {} not exported: {}", id, record.id, e.what());
+      continue;
+    }
+    fs::create_directories(temp.path() / rel.parent_path(), ec);
     if (ec) {
-      throw Error(ErrorCode::io, (out / rel.parent_path()).string() +
+      throw Error(ErrorCode::io, (temp.path() / rel.parent_path()).string() +
                                      ": cannot create the folder: " + ec.message());
     }
-    const Payload payload = container.retrieve_record(record);
-    OutFile file(out / rel);
+    OutFile file(temp.path() / rel);
     std::int64_t rows = 0;
     Schema schema;
-    if (payload.is_table()) {
-      const Table& table = *payload.table();
+    if (payload->is_table()) {
+      const Table& table = *payload->table();
       rows = static_cast<std::int64_t>(table.num_rows());
       schema = table.schema();
       if (format == ExportFormat::csv) {
@@ -545,7 +674,7 @@ ExportReport export_selection(DataContainer& container, std::string_view selecto
         write_jsonl(table, file);
       }
     } else {
-      file.write(to_pretty_json(payload.json()));
+      file.write(to_pretty_json(payload->json()));
       file.write("\n");
     }
     file.close();
@@ -565,6 +694,17 @@ ExportReport export_selection(DataContainer& container, std::string_view selecto
     records_json.push_back(std::move(entry));
     report.files.push_back(std::move(exported));
   }
+  if (report.files.empty()) {
+    // Nothing readable: an export of nothing but failures helps no one.
+    std::string reasons;
+    for (const auto& f : report.failed) {
+      reasons += (reasons.empty() ? "" : "; ") + f.stage + "/" + f.entity + "@v" +
+                 std::to_string(f.version) + ": " + f.reason;
+    }
+    throw Error(ErrorCode::corrupt, "export of process '" + id + "' to " + out.string() +
+                                        " failed: no selected record could be read (" + reasons +
+                                        "); nothing was written");
+  }
 
   boost::json::object manifest;
   manifest["format"] = kExportManifestFormat;
@@ -575,10 +715,12 @@ ExportReport export_selection(DataContainer& container, std::string_view selecto
   manifest["process"] = process.to_json();
   manifest["decisions"] = process.decisions;
   manifest["records"] = std::move(records_json);
-  OutFile file(out / "manifest.json");
+  manifest["failed"] = std::move(failed_json);
+  OutFile file(temp.path() / "manifest.json");
   file.write(to_pretty_json(manifest));
   file.write("\n");
   file.close();
+  temp.commit();
   return report;
 }
 

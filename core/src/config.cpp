@@ -7,6 +7,7 @@
 #include <bdp/sdk/secrets.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/stream_parser.hpp>
 
@@ -19,8 +20,11 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <system_error>
+#include <variant>
 
 namespace bdp {
 
@@ -35,11 +39,13 @@ constexpr std::string_view kCleanupPolicies = "keep_all, keep_latest, keep_none"
   throw Error(ErrorCode::config, message);
 }
 
-std::string in_quotes(std::string_view text) {
-  std::string out = "\"";
+// `text` with control characters (and, with `quote`, '"' and '\\') escaped,
+// so that a message stays one readable line whatever a key or value holds.
+std::string escaped(std::string_view text, bool quote) {
+  std::string out;
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+    if (quote && (c == '"' || c == '\\')) {
       out += '\\';
       out += c;
     } else if (u < 0x20 || u == 0x7f) {
@@ -51,8 +57,16 @@ std::string in_quotes(std::string_view text) {
       out += c;
     }
   }
-  out += '"';
   return out;
+}
+
+std::string in_quotes(std::string_view text) {
+  return "\"" + escaped(text, true) + "\"";
+}
+
+// A key (or key path) for a message: control characters escaped, no quotes.
+std::string printable_key(std::string_view key) {
+  return escaped(key, false);
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
@@ -387,7 +401,10 @@ class Validator {
       Where w = child(top, member.key());
       const auto& v = member.value();
       std::string_view key = member.key();
-      if (key == "project" || key == "description") {
+      if (key == "project") {
+        // An empty name would be stored as "process", unlike what was asked.
+        if (string(v, w).empty()) fail(w, "must not be empty (processes are stored under it)");
+      } else if (key == "description") {
         string(v, w);
       } else if (key == "plugin_paths") {
         string_array(v, w);
@@ -414,7 +431,7 @@ class Validator {
  private:
   Where child(const Where& w, std::string_view key) const {
     Where c;
-    c.path = w.path.empty() ? std::string(key) : w.path + "." + std::string(key);
+    c.path = w.path.empty() ? printable_key(key) : w.path + "." + printable_key(key);
     c.node = w.node ? w.node->find(key) : nullptr;
     c.source = w.source;
     if (merged_ && c.node)
@@ -835,6 +852,157 @@ boost::json::object redact_secrets(const boost::json::object& document) {
 
 // ---------------------------------------------------------------------------
 
+namespace {
+
+// Where a key was given twice in one object: the path of the object's
+// members as keys and array indexes, and the lines of both occurrences.
+struct DuplicateKey {
+  std::vector<std::variant<std::string, std::size_t>> path;  // ends with the key
+  std::size_t first_line = 0;
+  std::size_t second_line = 0;
+};
+
+// A SAX handler (json::basic_parser) that remembers the first key given
+// twice in one object. Boost.JSON's own parser keeps the last value of a
+// duplicate silently; this pass runs over text that already parsed. The
+// driver sets `line` before it feeds each line.
+class DuplicateKeyFinder {
+ public:
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  std::size_t line = 1;
+  std::optional<DuplicateKey> found;
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) {
+    value_begins();
+    frames_.push_back(Frame{true, {}, {}, 0});
+    return true;
+  }
+  bool on_object_end(std::size_t, json::error_code&) {
+    frames_.pop_back();
+    return true;
+  }
+  bool on_array_begin(json::error_code&) {
+    value_begins();
+    frames_.push_back(Frame{false, {}, {}, 0});
+    return true;
+  }
+  bool on_array_end(std::size_t, json::error_code&) {
+    frames_.pop_back();
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+    key_.append(s.data(), s.size());
+    Frame& frame = frames_.back();
+    auto [it, inserted] = frame.keys.emplace(key_, line);
+    if (!inserted && !found) {
+      DuplicateKey dup;
+      for (std::size_t i = 0; i + 1 < frames_.size(); ++i) {
+        if (frames_[i].object) {
+          dup.path.emplace_back(frames_[i].key);
+        } else {
+          dup.path.emplace_back(frames_[i].count - 1);
+        }
+      }
+      dup.path.emplace_back(key_);
+      dup.first_line = it->second;
+      dup.second_line = line;
+      found = std::move(dup);
+    }
+    frame.key = std::move(key_);
+    key_.clear();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, json::error_code&) { return scalar(); }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return scalar(); }
+  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return scalar(); }
+  bool on_double(double, json::string_view, json::error_code&) { return scalar(); }
+  bool on_bool(bool, json::error_code&) { return scalar(); }
+  bool on_null(json::error_code&) { return scalar(); }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  struct Frame {
+    bool object;
+    std::map<std::string, std::size_t, std::less<>> keys;  // key -> line of its first use
+    std::string key;                                       // objects: the current member
+    std::size_t count;                                     // arrays: elements begun so far
+  };
+  // An array element begins: count it.
+  void value_begins() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().count;
+  }
+  bool scalar() {
+    value_begins();
+    return true;
+  }
+
+  std::vector<Frame> frames_;
+  std::string key_;
+};
+
+// The first key given twice in one object of `text`, which must be valid
+// JSON; nullopt when there is none.
+std::optional<DuplicateKey> find_duplicate_key(std::string_view text) {
+  json::basic_parser<DuplicateKeyFinder> parser(json::parse_options{});
+  json::error_code ec;
+  std::size_t start = 0;
+  while (start < text.size() && !ec) {
+    std::size_t end = text.find('\n', start);
+    end = end == std::string_view::npos ? text.size() : end + 1;
+    // A key cannot span lines (JSON strings hold no raw line breaks), so the
+    // line being fed is the line each key ends on.
+    parser.write_some(true, text.data() + start, end - start, ec);
+    ++parser.handler().line;
+    start = end;
+  }
+  if (!ec) parser.write_some(false, nullptr, 0, ec);
+  if (ec) return std::nullopt;  // not reached for text that parsed
+  return std::move(parser.handler().found);
+}
+
+// The key path of `dup` as messages name it: "a.b", "stages.<name>.params.x"
+// for a stage with a name in `document`, "[i]" for other array elements.
+std::string duplicate_path(const DuplicateKey& dup, const json::value& document) {
+  std::string out;
+  const json::value* at = &document;
+  for (std::size_t i = 0; i < dup.path.size(); ++i) {
+    const auto& segment = dup.path[i];
+    if (const auto* key = std::get_if<std::string>(&segment)) {
+      if (!out.empty()) out += '.';
+      out += printable_key(*key);
+      const json::object* obj = at ? at->if_object() : nullptr;
+      at = obj ? obj->if_contains(*key) : nullptr;
+      continue;
+    }
+    const std::size_t index = std::get<std::size_t>(segment);
+    const json::array* arr = at ? at->if_array() : nullptr;
+    at = arr && index < arr->size() ? &(*arr)[index] : nullptr;
+    const json::object* element = at ? at->if_object() : nullptr;
+    const json::value* name = element ? element->if_contains("name") : nullptr;
+    if (out == "stages" && name && name->is_string() && is_valid_name(name->get_string())) {
+      out += "." + std::string(name->get_string());
+    } else {
+      out += "[" + std::to_string(index) + "]";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 boost::json::value parse_json_file(const std::filesystem::path& file) {
   std::error_code ec;
   auto status = std::filesystem::status(file, ec);
@@ -877,7 +1045,13 @@ boost::json::value parse_json_file(const std::filesystem::path& file) {
     config_error(file.string() + ":" + std::to_string(line) + ":" +
                  std::to_string(offset - line_start + 1) + ": malformed JSON: " + reason);
   }
-  return parser.release();
+  json::value document = parser.release();
+  if (auto dup = find_duplicate_key(text)) {
+    config_error(file.string() + ": " + duplicate_path(*dup, document) +
+                 ": key given twice (line " + std::to_string(dup->first_line) + " and line " +
+                 std::to_string(dup->second_line) + "); keep one");
+  }
+  return document;
 }
 
 // ---------------------------------------------------------------------------
@@ -1015,7 +1189,8 @@ Config ConfigResolver::resolve() const {
         }
       }
       if (name.empty()) {
-        config_error(source + ": " + key + ": no stage named " + in_quotes(split_path(rest)[0]) +
+        config_error(source + ": " + printable_key(key) + ": no stage named " +
+                     in_quotes(split_path(rest)[0]) +
                      " (stages: " + (names.empty() ? std::string("none") : join(names)) + ")");
       }
       std::vector<std::string> sub =

@@ -112,6 +112,49 @@ std::unique_ptr<DataContainer> DataContainer::open(const Config& config, PluginH
   return container;
 }
 
+std::unique_ptr<DataContainer> DataContainer::open_read_only(const Config& config,
+                                                             PluginHost& host) {
+  std::set<std::string, std::less<>> used{"memory", config.strategy.backend};
+  for (const auto& stage : config.stages) {
+    if (stage.plan.persist) used.insert(stage.plan.backend);
+  }
+  std::map<std::string, std::shared_ptr<Backend>, std::less<>> backends;
+  std::string missing;  // "no store at ..." of each store that is not there
+  bool found_store = false;
+  for (const auto& [name, settings] : config.backends) {
+    if (!used.count(name)) continue;
+    // A plugin that cannot be found is an error of its own, not a missing store.
+    host.find(settings.plugin, PluginKind::backend);
+    try {
+      auto backend =
+          host.create_backend(settings.plugin, name, settings.settings, config.base_dir, true);
+      found_store = found_store || backend->persistent();
+      backends.emplace(name, std::move(backend));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::not_found) throw;
+      detail::logger("bdp.core")->debug("backend '{}' left out: {}", name, e.what());
+      missing += (missing.empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  if (!found_store && !missing.empty()) throw Error(ErrorCode::not_found, missing);
+  std::shared_ptr<Backend> memory;
+  if (auto it = backends.find("memory"); it != backends.end() && !it->second->persistent()) {
+    memory = it->second;
+  } else {
+    memory = host.create_backend("memory", "memory", kEmptySettings, config.base_dir, true);
+  }
+  // The strategy and the plans only route stores, which a read-only
+  // container refuses anyway; a store that is left out routes nothing.
+  StorageStrategy strategy = config.strategy;
+  if (!backends.count(strategy.backend)) strategy.mode = StorageMode::memory;
+  auto container = std::make_unique<DataContainer>(strategy, memory, std::move(backends));
+  for (const auto& stage : config.stages) {
+    if (stage.plan.persist && !container->backends_.count(stage.plan.backend)) continue;
+    container->set_stage_plan(stage.name, stage.plan);
+  }
+  return container;
+}
+
 std::unique_ptr<DataContainer> DataContainer::in_memory(PluginHost& host,
                                                         std::uint64_t max_memory_bytes) {
   StorageStrategy strategy;
@@ -137,6 +180,12 @@ const std::string& DataContainer::name_of(const Backend* backend) const {
     if (b.get() == backend) return name;
   }
   return memory_name_;
+}
+
+std::vector<std::pair<std::string, Backend*>> DataContainer::backends() const {
+  std::vector<std::pair<std::string, Backend*>> out;
+  for (Backend* backend : distinct_backends()) out.emplace_back(name_of(backend), backend);
+  return out;
 }
 
 std::vector<Backend*> DataContainer::distinct_backends() const {
@@ -607,6 +656,7 @@ StageOutput DataContainer::retrieve_stage_data(std::string_view stage_name,
 }
 
 Payload DataContainer::retrieve_record(const RecordInfo& record) {
+  if (!record.damage.empty()) throw Error(ErrorCode::corrupt, record.damage);
   Backend& backend = backend_named(record.backend.empty() ? memory_name_ : record.backend);
   Payload payload = backend.retrieve(record);
   std::lock_guard lock(mutex_);
@@ -1038,8 +1088,15 @@ std::vector<ProcessInfo> DataContainer::list_processes() {
   for (Backend* backend : distinct_backends()) {
     for (auto& process : backend->list_processes()) {
       auto [it, inserted] = by_id.emplace(process.id, process);
-      // The same process saved in two backends: keep the most complete record.
-      if (!inserted && process.finished_at > it->second.finished_at) it->second = process;
+      if (inserted) continue;
+      // The same process saved in two backends: keep a sound record over a
+      // damaged one, then the most complete.
+      const bool sound = process.damage.empty();
+      const bool kept_sound = it->second.damage.empty();
+      if ((sound && !kept_sound) ||
+          (sound == kept_sound && process.finished_at > it->second.finished_at)) {
+        it->second = process;
+      }
     }
   }
   std::vector<ProcessInfo> out;

@@ -93,6 +93,14 @@ json::object HistoryStats::to_json() const {
                              {"read_mb_per_s", x.read_mb_per_s()}});
   }
   out["throughput"] = std::move(t);
+  json::array d;
+  for (const auto& x : damaged) {
+    json::object o{{"backend", x.backend}, {"process", x.process_id}, {"name", x.name}};
+    o["record"] = x.record_id.empty() ? json::value(nullptr) : json::value(x.record_id);
+    o["damage"] = x.damage;
+    d.push_back(std::move(o));
+  }
+  out["damaged"] = std::move(d);
   return out;
 }
 
@@ -265,6 +273,7 @@ HistoryStats History::stats() {
   const std::vector<ProcessInfo> processes = container_.list_processes();
   out.processes = static_cast<std::int64_t>(processes.size());
   for (const auto& p : processes) {
+    if (!p.damage.empty()) out.damaged.push_back({"", p.id, "", "process " + p.id, p.damage});
     if (auto it = by_process.find(p.id); it != by_process.end()) {
       it->second.name = p.name;
       it->second.started_at = p.started_at;
@@ -290,6 +299,13 @@ HistoryStats History::stats() {
   // Read figures: once per (process, stage), from any of its records.
   std::set<std::pair<std::string, std::string>> timed;
   for (const auto& r : container_.list_available_data(Query{})) {
+    if (!r.damage.empty()) {
+      out.damaged.push_back({r.backend, r.process_id, r.id,
+                             r.process_id + "/" + r.stage_name + "/" + r.entity_name + "@v" +
+                                 std::to_string(r.version),
+                             r.damage});
+      continue;
+    }
     const auto* bytes = r.metadata.if_contains("read_bytes");
     const auto* ms = r.metadata.if_contains("read_ms");
     if (!bytes || !ms || !bytes->is_number() || !ms->is_number()) continue;

@@ -10,11 +10,13 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <boost/json/object.hpp>
+#include <boost/version.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -76,6 +78,24 @@ bool is_plugin_file_name(const std::string& file, std::string* name) {
   return true;
 }
 
+// 108100 -> "1.81.0".
+std::string boost_version_text(std::uint32_t v) {
+  return std::to_string(v / 100000) + "." + std::to_string(v / 100 % 1000) + "." +
+         std::to_string(v % 100);
+}
+
+std::string cxx11_abi_text(std::uint32_t abi) {
+  switch (abi) {
+    case 0:
+      return "the old libstdc++ ABI (_GLIBCXX_USE_CXX11_ABI=0)";
+    case 1:
+      return "the C++11 libstdc++ ABI (_GLIBCXX_USE_CXX11_ABI=1)";
+    case 2:
+      return "a standard library other than libstdc++";
+  }
+  return "an unknown standard-library ABI setting " + std::to_string(abi);
+}
+
 [[noreturn]] void refuse(const fs::path& file, const std::string& why) {
   throw Error(ErrorCode::plugin, "plugin " + file.string() + " refused: " + why);
 }
@@ -99,6 +119,11 @@ Registry& registry() {
 
 struct PluginHost::Impl {
   std::vector<fs::path> search_paths;
+  // What discover() found, once per host: each call would open every
+  // library on every search path again.
+  std::mutex discovered_mutex;
+  std::optional<std::vector<PluginInfo>> discovered;
+  std::vector<std::string> discover_problems;
 
   std::shared_ptr<Loaded> load(const fs::path& requested);
   std::vector<fs::path> candidates(std::string_view plugin) const;
@@ -146,9 +171,13 @@ std::shared_ptr<Loaded> PluginHost::Impl::load(const fs::path& requested) {
                      std::to_string(kSdkAbiMajor) + "." + std::to_string(kSdkAbiMinor) +
                      "; upgrade bdp or rebuild the plugin against this SDK");
   }
-  if (d->struct_size < sizeof(PluginDescriptor)) {
+  // The 2.0 layout, not this host's sizeof: a plugin built for an older
+  // minor has a shorter descriptor, and fields that minors append are read
+  // only when its abi_minor and struct_size cover them.
+  if (d->struct_size < kPluginDescriptorSize2_0) {
     refuse(file, "descriptor is " + std::to_string(d->struct_size) + " bytes, expected at least " +
-                     std::to_string(sizeof(PluginDescriptor)));
+                     std::to_string(kPluginDescriptorSize2_0) + " (the ABI " +
+                     std::to_string(kSdkAbiMajor) + ".0 layout)");
   }
 
   PluginInfo& info = entry->info;
@@ -161,6 +190,8 @@ std::shared_ptr<Loaded> PluginHost::Impl::load(const fs::path& requested) {
   info.description = safe_string(d->description);
   info.compiler = safe_string(d->compiler);
   info.stdlib = safe_string(d->stdlib);
+  info.boost_version = d->boost_version;
+  info.cxx11_abi = d->cxx11_abi;
   for (auto p = d->processors; p && *p; ++p) info.processors.emplace_back(*p);
 
   if (d->kind != PluginKind::backend && d->kind != PluginKind::processor) {
@@ -178,6 +209,19 @@ std::shared_ptr<Loaded> PluginHost::Impl::load(const fs::path& requested) {
   if (plugin_lib != host_lib || plugin_rel > host_rel) {
     refuse(file, "built with standard library '" + info.stdlib +
                      "', expected '" BDP_STDLIB_ID "' or an older release of it");
+  }
+  // Boost.JSON values and std types cross the boundary: the same Boost
+  // release and the same libstdc++ dual-ABI setting, or nothing fits.
+  if (info.boost_version != BOOST_VERSION) {
+    refuse(file, "built with Boost " + boost_version_text(info.boost_version) +
+                     ", expected Boost " + boost_version_text(BOOST_VERSION) +
+                     " as this host uses (Boost.JSON values cross the plugin boundary); rebuild "
+                     "the plugin against this bdp's Boost");
+  }
+  if (info.cxx11_abi != BDP_CXX11_ABI_ID) {
+    refuse(file, "built with " + cxx11_abi_text(info.cxx11_abi) + ", expected " +
+                     cxx11_abi_text(BDP_CXX11_ABI_ID) +
+                     " as this host uses; rebuild the plugin with the same _GLIBCXX_USE_CXX11_ABI");
   }
   std::string expected_name;
   if (is_plugin_file_name(file.filename().string(), &expected_name) && expected_name != info.name) {
@@ -236,6 +280,18 @@ PluginInfo PluginHost::inspect(const fs::path& file) {
 }
 
 std::vector<PluginInfo> PluginHost::discover(std::vector<std::string>* problems) {
+  std::lock_guard lock(impl_->discovered_mutex);
+  if (!impl_->discovered) {
+    impl_->discovered = scan(impl_->discover_problems);
+  }
+  if (problems) {
+    problems->insert(problems->end(), impl_->discover_problems.begin(),
+                     impl_->discover_problems.end());
+  }
+  return *impl_->discovered;
+}
+
+std::vector<PluginInfo> PluginHost::scan(std::vector<std::string>& problems) {
   std::vector<PluginInfo> found;
   std::set<std::string> seen;
   for (const auto& dir : impl_->search_paths) {
@@ -256,7 +312,7 @@ std::vector<PluginInfo> PluginHost::discover(std::vector<std::string>* problems)
         found.push_back(impl_->load(file)->info);
         seen.insert(name);
       } catch (const Error& e) {
-        if (problems) problems->push_back(e.what());
+        problems.push_back(e.what());
       }
     }
   }
@@ -301,6 +357,11 @@ std::shared_ptr<T> create_from(const std::shared_ptr<Loaded>& lib, const CreateR
   const std::string what = std::string(to_string(request.kind)) + " '" + std::string(request.name) +
                            "' from plugin " + lib->info.file.string();
   if (result.code != ErrorCode::ok) {
+    // A read-only open of a store that is not there is not a failure of the
+    // plugin: the backend's "no store at LOCATION" is the whole message.
+    if (request.read_only && result.code == ErrorCode::not_found) {
+      throw Error(ErrorCode::not_found, result.message);
+    }
     throw Error(result.code == ErrorCode::internal ? ErrorCode::plugin : result.code,
                 "cannot create " + what + ": " + result.message);
   }
@@ -314,10 +375,10 @@ std::shared_ptr<T> create_from(const std::shared_ptr<Loaded>& lib, const CreateR
 std::shared_ptr<Backend> PluginHost::create_backend(std::string_view plugin,
                                                     std::string_view instance,
                                                     const boost::json::object& settings,
-                                                    const fs::path& base_dir) {
+                                                    const fs::path& base_dir, bool read_only) {
   PluginInfo info = find(plugin, PluginKind::backend);
   auto lib = impl_->load(info.file);
-  CreateRequest request{PluginKind::backend, instance, &settings, base_dir};
+  CreateRequest request{PluginKind::backend, instance, &settings, base_dir, read_only};
   return create_from<Backend>(lib, request, &CreateResult::backend);
 }
 

@@ -270,7 +270,10 @@ void ProcessStageHandler::reuse_stage(std::string_view stage, std::string_view f
   info.store_ms = 0.0;
   info.decisions["reused_from"] = std::string(from_process);
   apply_records_locked(info, records);
-  info.message = "reused the stored result of process " + std::string(from_process);
+  info.message = records.empty()
+                     ? "not run: resumed from process " + std::string(from_process) +
+                           ", which kept this stage's result in memory only"
+                     : "reused the stored result of process " + std::string(from_process);
   save_locked();
 }
 

@@ -3,12 +3,14 @@
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/names.hpp>
 #include <bdp/sdk/processor.hpp>
+#include <bdp/selectors.hpp>
 
 #include "log.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <new>
 #include <set>
 
 namespace bdp {
@@ -126,28 +128,17 @@ std::string Service::resolve_resume(const RunOptions& options, std::size_t& firs
                                                  *options.from_stage + "' (stages: " + names + ")");
   }
   first_stage = from->index;
-  std::string process = *options.resume_from;
+  // The selector grammar of ps, ls, show and diff; "latest" and "latest~N"
+  // count only the processes with this run's name.
   const std::string name = options.name.value_or(config_.project);
-  auto processes = container_->list_processes();
-  if (process == "latest") {
-    auto it = std::find_if(processes.begin(), processes.end(),
-                           [&](const ProcessInfo& p) { return p.name == name; });
-    if (it == processes.end()) {
-      throw Error(ErrorCode::not_found,
-                  "--resume-from latest: no stored process named '" + name + "' to resume from");
-    }
-    process = it->id;
-  } else {
-    validate_name("process id", process);
-    auto it = std::find_if(processes.begin(), processes.end(),
-                           [&](const ProcessInfo& p) { return p.id == process; });
-    if (it == processes.end()) {
-      throw Error(ErrorCode::not_found, "--resume-from: no stored process '" + process +
-                                            "' (only processes whose stages were persisted can "
-                                            "be resumed from)");
-    }
+  try {
+    return resolve_process(container_->list_processes(), *options.resume_from, name);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) throw;
+    throw Error(ErrorCode::not_found,
+                "--resume-from: " + std::string(e.what()) +
+                    " (only processes whose stages were persisted can be resumed from)");
   }
-  return process;
 }
 
 ProcessInfo Service::run(const RunOptions& options) {
@@ -162,12 +153,13 @@ ProcessInfo Service::run(const RunOptions& options) {
       if (source && source->index < first_stage) needed.insert(input);
     }
   }
-  // Check every reused stage before running anything: a resume that cannot
-  // finish should not start.
+  // Every stage before first_stage is reused from the process resumed from
+  // and listed in the new process record as such. Check them all before
+  // running anything: a resume that cannot finish should not start.
   // A stage that the resumed process itself reused lives in the process it
   // came from: follow "reused_from".
   std::map<std::string, ProcessInfo, std::less<>> processes;
-  if (!needed.empty()) {
+  if (!resume_from.empty()) {
     for (auto& p : container_->list_processes()) processes.emplace(p.id, std::move(p));
   }
   auto owner_of = [&](const std::string& stage) {
@@ -184,26 +176,45 @@ ProcessInfo Service::run(const RunOptions& options) {
     }
     return owner;
   };
-  // stage -> (the process whose data it is, its records)
-  std::map<std::string, std::pair<std::string, std::vector<RecordInfo>>, std::less<>> reused;
-  for (const auto& stage : needed) {
-    const std::string owner = owner_of(stage);
+  auto cannot_resume = [&](ErrorCode code, const std::string& why) {
+    return Error(code, "cannot resume from process '" + resume_from + "' at stage '" +
+                           *options.from_stage + "': " + why);
+  };
+  struct Reused {
+    std::string owner;  // the process whose data it is
     std::vector<RecordInfo> records;
+  };
+  std::map<std::string, Reused, std::less<>> reused;
+  for (std::size_t i = 0; i < first_stage; ++i) {
+    const std::string& stage = config_.stages[i].name;
+    auto stored = processes.find(resume_from);
+    if (stored == processes.end()) {
+      throw cannot_resume(ErrorCode::not_found, "its process record is no longer stored");
+    }
+    const ProcessInfo& source = stored->second;
+    auto info = std::find_if(source.stages.begin(), source.stages.end(),
+                             [&](const StageInfo& s) { return s.name == stage; });
+    if (info == source.stages.end() || info->status != StageStatus::completed) {
+      throw cannot_resume(ErrorCode::not_found,
+                          "stage '" + stage + "' " +
+                              (info == source.stages.end()
+                                   ? std::string("did not run in it")
+                                   : "is " + std::string(to_string(info->status)) + " in it") +
+                              " (resume from a stage at or before it)");
+    }
+    Reused item{owner_of(stage), {}};
     try {
-      records = container_->stage_records(stage, owner);
+      item.records = container_->stage_records(stage, item.owner);
     } catch (const Error& e) {
-      throw Error(e.code(), "cannot resume from process '" + resume_from + "' at stage '" +
-                                *options.from_stage + "': " + e.what());
+      throw cannot_resume(e.code(), e.what());
     }
-    if (records.empty()) {
-      throw Error(ErrorCode::not_found,
-                  "cannot resume from process '" + resume_from + "' at stage '" +
-                      *options.from_stage + "': no stored data for stage '" + stage +
-                      "' of process '" + owner +
-                      "' (persist it: storage_strategy.mode \"persist\" or \"hybrid\" with the "
-                      "stage in stages_to_persist)");
+    if (item.records.empty() && needed.contains(stage)) {
+      throw cannot_resume(ErrorCode::not_found,
+                          "no stored data for stage '" + stage + "' of process '" + item.owner +
+                              "' (persist it: storage_strategy.mode \"persist\" or \"hybrid\" "
+                              "with the stage in stages_to_persist)");
     }
-    reused.emplace(stage, std::make_pair(owner, std::move(records)));
+    reused.emplace(stage, std::move(item));
   }
 
   ProcessStageHandler handler(*container_);
@@ -221,29 +232,35 @@ ProcessInfo Service::run(const RunOptions& options) {
   // Where each stage's results are read from: this process, or the one
   // resumed from.
   std::map<std::string, std::string, std::less<>> source_process;
-  auto fail_process = [&](const StageConfig& stage, std::size_t i, const std::exception& e) {
+  // The stage called `name` in the process record as it is now.
+  auto stage_info = [&](const std::string& name) {
+    const ProcessInfo summary = handler.get_process_summary();
+    auto it = std::find_if(summary.stages.begin(), summary.stages.end(),
+                           [&](const StageInfo& s) { return s.name == name; });
+    if (it == summary.stages.end()) {
+      throw Error(
+          ErrorCode::internal,
+          "stage '" + name + "' is missing from the record of process '" + process_id + "'");
+    }
+    return *it;
+  };
+  auto fail_process = [&](const StageConfig& stage, ErrorCode code, const std::string& what) {
     // A failed background write of an earlier stage surfaces in a later
     // stage's store: mark the stage it belongs to failed too.
     handler.refresh_storage();
-    handler.fail_stage(stage.name, e.what());
+    handler.fail_stage(stage.name, what);
     handler.finish_process(true);
-    if (options.on_stage_end) options.on_stage_end(handler.get_process_summary().stages.at(i));
-    const auto code = [&] {
-      if (auto* err = dynamic_cast<const Error*>(&e)) return err->code();
-      return ErrorCode::internal;
-    }();
-    throw Error(code,
-                "stage '" + stage.name + "' of process '" + process_id + "' failed: " + e.what());
+    if (options.on_stage_end) options.on_stage_end(stage_info(stage.name));
+    throw Error(code, "stage '" + stage.name + "' of process '" + process_id + "' failed: " + what);
   };
 
   for (std::size_t i = 0; i < config_.stages.size(); ++i) {
     const StageConfig& stage = config_.stages[i];
     if (i < first_stage) {
-      if (auto it = reused.find(stage.name); it != reused.end()) {
-        handler.reuse_stage(stage.name, it->second.first, it->second.second);
-        source_process[stage.name] = it->second.first;
-        if (options.on_stage_end) options.on_stage_end(handler.get_process_summary().stages.back());
-      }
+      const Reused& item = reused.at(stage.name);
+      handler.reuse_stage(stage.name, item.owner, item.records);
+      source_process[stage.name] = item.owner;
+      if (options.on_stage_end) options.on_stage_end(stage_info(stage.name));
       continue;
     }
     if (options.on_stage_start) options.on_stage_start(stage);
@@ -288,13 +305,24 @@ ProcessInfo Service::run(const RunOptions& options) {
       }
       if (!config_.file.empty()) metadata["config_file"] = config_.file.string();
       handler.complete_stage(stage.name, output, std::move(metadata));
+    } catch (const std::bad_alloc&) {
+      // The stage's data is gone with the stack that held it: there is
+      // memory again to record the failure.
+      const std::uint64_t budget = config_.strategy.max_memory_bytes;
+      fail_process(stage, ErrorCode::budget_exceeded,
+                   "out of memory while the stage ran (" +
+                       (budget ? "memory budget storage_strategy.max_memory_bytes = " +
+                                     std::to_string(budget) +
+                                     " bytes, which bounds stored results, not a stage's working "
+                                     "memory"
+                               : std::string("no memory budget is set")) +
+                       "): give it less data or more memory");
+    } catch (const Error& e) {
+      fail_process(stage, e.code(), e.what());
     } catch (const std::exception& e) {
-      fail_process(stage, i, e);
+      fail_process(stage, ErrorCode::internal, e.what());
     }
-    if (options.on_stage_end) {
-      const auto summary = handler.get_process_summary();
-      options.on_stage_end(summary.stages.back());
-    }
+    if (options.on_stage_end) options.on_stage_end(stage_info(stage.name));
   }
 
   // Every background write must be durable before the process counts as

@@ -206,6 +206,31 @@ void write_file(const fs::path& file, std::string_view text) {
   if (ec) io_error(file, "cannot rename the temporary file into place", ec);
 }
 
+// The record on the first line of `file`, data/<process>/<stage>/<entity>/v<N>.jsonl;
+// when it cannot be read, a record with the key its path gives (id
+// "<process>/<stage>/<entity>/v<N>") and `damage` saying why.
+bdp::RecordInfo read_record_line(const fs::path& file, std::int64_t version) {
+  try {
+    std::ifstream in(file, std::ios::binary);
+    std::string line;
+    if (!std::getline(in, line)) corrupt(file, 1, "the record line is missing");
+    return bdp::RecordInfo::from_json(parse_line(line, file, 1), file.string());
+  } catch (const Error& e) {
+    bdp::RecordInfo damaged;
+    const fs::path dir = file.parent_path();
+    damaged.entity_name = dir.filename().string();
+    damaged.stage_name = dir.parent_path().filename().string();
+    damaged.process_id = dir.parent_path().parent_path().filename().string();
+    damaged.version = version;
+    damaged.id = damaged.process_id + "/" + damaged.stage_name + "/" + damaged.entity_name + "/v" +
+                 std::to_string(version);
+    damaged.storage_type = bdp::StorageType::reference;
+    damaged.data_reference = file.string();
+    damaged.damage = e.what();  // names the file and line
+    return damaged;
+  }
+}
+
 // N of a file name "v<N>.jsonl", or 0.
 std::int64_t version_of(const fs::path& file) {
   const std::string name = file.filename().string();
@@ -218,7 +243,8 @@ std::int64_t version_of(const fs::path& file) {
 }  // namespace
 
 JsonlBackend::JsonlBackend(std::string_view instance, const boost::json::object& settings,
-                           const fs::path& base_dir) {
+                           const fs::path& base_dir, bool read_only)
+    : read_only_(read_only) {
   const std::string prefix = "backends." + std::string(instance) + ".";
   for (const auto& kv : settings) {
     if (kv.key() == "plugin") continue;
@@ -237,6 +263,17 @@ JsonlBackend::JsonlBackend(std::string_view instance, const boost::json::object&
   }
   if (root_.is_relative()) root_ = base_dir / root_;
   root_ = root_.lexically_normal();
+  if (read_only_) {
+    // Nothing is created: the store must be there already.
+    std::error_code ec;
+    if (!fs::is_directory(root_ / "data", ec)) {
+      if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+        io_error(root_, "cannot open the store", ec);
+      }
+      throw Error(ErrorCode::not_found, "no store at " + root_.string());
+    }
+    return;
+  }
   for (const char* sub : {"data", "processes"}) {
     std::error_code ec;
     fs::create_directories(root_ / sub, ec);
@@ -248,7 +285,17 @@ std::string JsonlBackend::location() const {
   return root_.string();
 }
 
+void JsonlBackend::check_writable(std::string_view doing) const {
+  if (read_only_) {
+    throw Error(
+        ErrorCode::invalid_argument,
+        "the jsonl store " + root_.string() + " is open read-only: cannot " + std::string(doing));
+  }
+}
+
 bdp::RecordInfo JsonlBackend::store(const bdp::StoreRequest& request, const bdp::Payload& payload) {
+  check_writable("store " + std::string(request.process_id) + "/" +
+                 std::string(request.stage_name) + "/" + std::string(request.entity_name));
   // The core validates names too; a backend that turns them into paths
   // checks them again rather than trust its caller.
   bdp::validate_name("process id", request.process_id);
@@ -308,6 +355,7 @@ std::optional<fs::path> JsonlBackend::record_file(const bdp::RecordInfo& record)
 }
 
 bdp::Payload JsonlBackend::retrieve(const bdp::RecordInfo& record) {
+  if (!record.damage.empty()) throw Error(ErrorCode::corrupt, record.damage);
   const auto not_found = [&] {
     throw Error(ErrorCode::not_found, "record " + record.id + " is not in the jsonl store " +
                                           root_.string() + " (removed, or never stored)");
@@ -338,11 +386,9 @@ std::vector<bdp::RecordInfo> JsonlBackend::read_records() const {
   for (auto it = fs::recursive_directory_iterator(root_ / "data", ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     std::error_code type_ec;
-    if (!it->is_regular_file(type_ec) || version_of(it->path()) == 0) continue;
-    std::ifstream in(it->path(), std::ios::binary);
-    std::string line;
-    if (!std::getline(in, line)) corrupt(it->path(), 1, "the record line is missing");
-    out.push_back(bdp::RecordInfo::from_json(parse_line(line, it->path(), 1), it->path().string()));
+    const std::int64_t version = version_of(it->path());
+    if (!it->is_regular_file(type_ec) || version == 0 || it.depth() != 3) continue;
+    out.push_back(read_record_line(it->path(), version));
   }
   if (ec) io_error(root_ / "data", "cannot list the folder", ec);
   return out;
@@ -360,23 +406,21 @@ std::vector<bdp::RecordInfo> JsonlBackend::list(const bdp::Query& query) {
 }
 
 void JsonlBackend::remove(const bdp::RecordInfo& record) {
+  check_writable("remove record " + record.id);
   const auto file = record_file(record);
   if (!file) return;  // no stored record has such names: nothing to remove
   std::lock_guard lock(mutex_);
   const std::optional<std::string> text = read_file(*file);
   if (!text) return;  // already gone
-  const std::size_t newline = text->find('\n');
-  const std::string_view first = std::string_view(*text).substr(0, newline);
   // Remove only the record asked for, not a later one with its version.
-  if (bdp::RecordInfo::from_json(parse_line(first, *file, 1), file->string()).id != record.id) {
-    return;
-  }
+  if (read_record_line(*file, record.version).id != record.id) return;
   std::error_code ec;
   fs::remove(*file, ec);
   if (ec) io_error(*file, "cannot remove", ec);
 }
 
 void JsonlBackend::save_process(const bdp::ProcessInfo& process) {
+  check_writable("save process " + process.id);
   bdp::validate_name("process id", process.id);
   const std::string text = json::serialize(process.to_json()) + "\n";
   std::lock_guard lock(mutex_);
@@ -392,8 +436,15 @@ std::vector<bdp::ProcessInfo> JsonlBackend::list_processes() {
       if (entry.path().extension() != ".json") continue;
       const std::optional<std::string> text = read_file(entry.path());
       if (!text) continue;  // removed while listing
-      out.push_back(
-          bdp::ProcessInfo::from_json(parse_line(*text, entry.path(), 1), entry.path().string()));
+      try {
+        out.push_back(
+            bdp::ProcessInfo::from_json(parse_line(*text, entry.path(), 1), entry.path().string()));
+      } catch (const Error& e) {
+        bdp::ProcessInfo damaged;  // listed under its file name, marked
+        damaged.id = entry.path().stem().string();
+        damaged.damage = e.what();
+        out.push_back(std::move(damaged));
+      }
     }
     if (ec) io_error(root_ / "processes", "cannot list the folder", ec);
   }
@@ -404,6 +455,7 @@ std::vector<bdp::ProcessInfo> JsonlBackend::list_processes() {
 }
 
 void JsonlBackend::remove_process(std::string_view process_id) {
+  check_writable("remove process " + std::string(process_id));
   if (!bdp::is_valid_name(process_id)) return;  // never saved under such a name
   const fs::path file = root_ / "processes" / (std::string(process_id) + ".json");
   std::lock_guard lock(mutex_);
@@ -417,6 +469,42 @@ bdp::BackendStats JsonlBackend::stats() {
   std::lock_guard lock(mutex_);
   for (const auto& record : read_records()) tally.add(record);
   return tally.finish();
+}
+
+bdp::QuarantineReport JsonlBackend::quarantine(const bdp::QuarantineRequest& request) {
+  // One folder per call, named by the time; files keep their paths.
+  std::string stamp = bdp::format_timestamp(bdp::now_micros());
+  std::erase_if(stamp, [](char c) { return c == ':' || c == '-'; });
+  const fs::path dest = root_ / "quarantine" / stamp;
+  bdp::QuarantineReport report;
+  report.location = dest.string();
+  std::string reasons;
+  auto move = [&](const fs::path& file, const std::string& what, const std::string& why) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) return;  // already gone
+    const fs::path target = dest / file.lexically_relative(root_);
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) io_error(target.parent_path(), "cannot create the folder", ec);
+    fs::rename(file, target, ec);
+    if (ec) io_error(file, "cannot move into the quarantine", ec);
+    reasons += json::serialize(json::object{{"entry", what}, {"damage", why}}) + "\n";
+    write_file(dest / "reasons.jsonl", reasons);
+    report.moved.push_back(what + " -> " + target.string());
+  };
+  std::lock_guard lock(mutex_);
+  for (const auto& record : request.records) {
+    if (const auto file = record_file(record)) {
+      if (read_record_line(*file, record.version).id == record.id) {
+        move(*file, "record " + record.id, record.damage);
+      }
+    }
+  }
+  for (const auto& process : request.processes) {
+    if (!bdp::is_valid_name(process.id)) continue;  // never saved under such a name
+    move(root_ / "processes" / (process.id + ".json"), "process record " + process.id,
+         process.damage);
+  }
+  return report;
 }
 
 }  // namespace jsonl

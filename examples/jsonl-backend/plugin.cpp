@@ -20,8 +20,9 @@ void create(const bdp::CreateRequest& request, bdp::CreateResult& result) noexce
   // plugin_guard turns any exception into result.code and result.message:
   // nothing may be thrown across the plugin boundary.
   bdp::plugin_guard(result, [&] {
-    result.backend =
-        std::make_unique<jsonl::JsonlBackend>(request.name, *request.config, request.base_dir);
+    // request.read_only: bdp only reads (bdp ps, ls, show...); create nothing.
+    result.backend = std::make_unique<jsonl::JsonlBackend>(request.name, *request.config,
+                                                           request.base_dir, request.read_only);
   });
 }
 

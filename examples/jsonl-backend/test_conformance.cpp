@@ -88,6 +88,57 @@ int main(int argc, char** argv) {
       std::cout << "ok     names_that_could_escape_the_root_are_refused\n";
     }
 
+    // Read-only, as bdp's reading commands (ps, ls, show...) open stores:
+    // nothing is created, and every change is refused.
+    const auto expect = [&](const std::string& name, const std::string& failure) {
+      if (failure.empty()) {
+        std::cout << "ok     " << name << '\n';
+      } else {
+        ++failed;
+        std::cout << "FAILED " << name << ": " << failure << '\n';
+      }
+    };
+    const auto code_of = [](auto&& body) -> std::string {
+      try {
+        body();
+      } catch (const bdp::Error& e) {
+        return std::string(bdp::to_string(e.code()));
+      }
+      return "no error";
+    };
+    TempDir ro_dir;
+    const fs::path root = ro_dir.path() / "store";
+    const boost::json::object ro_settings{{"plugin", "jsonl"}, {"root", root.string()}};
+    const std::string missing =
+        code_of([&] { host.create_backend("jsonl", "jsonl", ro_settings, ro_dir.path(), true); });
+    expect("read_only_open_of_a_missing_store_is_not_found_and_creates_nothing",
+           missing != "not_found" ? "got " + missing
+           : fs::exists(root)     ? root.string() + " was created"
+                                  : "");
+    auto writer = host.create_backend("jsonl", "jsonl", ro_settings, ro_dir.path());
+    const bdp::RecordInfo kept =
+        writer->store({"p", "stage", "default", no_metadata}, bdp::Payload(boost::json::value(1)));
+    auto reader = host.create_backend("jsonl", "jsonl", ro_settings, ro_dir.path(), true);
+    expect("read_only_open_reads_what_is_stored",
+           reader->list(bdp::Query{}).size() == 1 && reader->retrieve(kept).json() == 1
+               ? ""
+               : "the stored record is not read back");
+    bdp::ProcessInfo process;
+    process.id = "p";
+    const std::string refused[] = {code_of([&] {
+                                     reader->store({"p", "stage", "default", no_metadata},
+                                                   bdp::Payload(boost::json::value(2)));
+                                   }),
+                                   code_of([&] { reader->remove(kept); }),
+                                   code_of([&] { reader->save_process(process); }),
+                                   code_of([&] { reader->remove_process("p"); })};
+    std::string wrong;
+    for (const auto& code : refused) {
+      if (code != "invalid_argument") wrong += (wrong.empty() ? "got " : ", ") + code;
+    }
+    if (wrong.empty() && writer->list(bdp::Query{}).size() != 1) wrong = "the store changed";
+    expect("read_only_open_refuses_every_change", wrong);
+
     std::cout << (failed ? "jsonl backend: " + std::to_string(failed) + " check(s) failed"
                          : std::string("jsonl backend: every check passed"))
               << '\n';

@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace bdp::csv_backend {
@@ -35,11 +36,58 @@ std::string describe(const RecordInfo& r) {
          std::to_string(r.version) + ")";
 }
 
+// The process record in `file`, named `id` by its file name; when it
+// cannot be read, a record of that id with `damage` saying why.
+ProcessInfo read_process(const fs::path& file, const std::string& id) {
+  ProcessInfo damaged;
+  damaged.id = id;
+  std::string text;
+  try {
+    text = read_whole(file, "process record");
+  } catch (const Error& e) {
+    damaged.damage = e.what();  // names the file and the system's reason
+    return damaged;
+  }
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) {
+    damaged.damage = "malformed process record '" + file.string() + "': " + ec.message();
+    return damaged;
+  }
+  try {
+    ProcessInfo p = ProcessInfo::from_json(v, file.string());
+    if (p.id == id) return p;
+    damaged.damage = "process record '" + file.string() + "' describes process '" + p.id +
+                     "', expected '" + id + "' from its file name";
+  } catch (const Error& e) {
+    damaged.damage = e.what();  // names the file and the field
+  }
+  return damaged;
+}
+
+// "20261204T014130Z" for `micros`: a folder name that sorts by time.
+std::string compact_time(std::int64_t micros) {
+  std::string out;
+  for (char c : format_timestamp(micros - micros % 1'000'000)) {
+    if (c == '.') break;
+    if (c != '-' && c != ':') out.push_back(c);
+  }
+  if (out.empty() || out.back() != 'Z') out.push_back('Z');
+  return out;
+}
+
+// True when `name` can be a file name in a folder of the store (no path
+// separator, not "." or "..").
+bool is_plain_file_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
 }  // namespace
 
 CsvBackend::CsvBackend(std::string_view instance, const json::object& settings,
-                       const std::filesystem::path& base_dir)
-    : index_(Layout{}) {
+                       const std::filesystem::path& base_dir, bool read_only)
+    : instance_(instance), read_only_(read_only), index_(Layout{}) {
   const std::string prefix = "backends." + std::string(instance) + ".";
   std::string root;
   for (const auto& kv : settings) {
@@ -64,7 +112,21 @@ CsvBackend::CsvBackend(std::string_view instance, const json::object& settings,
   if (path.is_relative()) path = base_dir / path;
   layout_.root = path.lexically_normal();
   if (layout_.root.filename().empty()) layout_.root = layout_.root.parent_path();
-  index_ = Index(layout_);
+  index_ = Index(layout_, read_only_);
+  if (read_only_) {
+    // An existing store only: its root holds the ".bdp" folder every
+    // read-write open makes. Nothing is created; the index is read on use.
+    struct stat st {};
+    const bool there = ::stat(layout_.meta_dir().c_str(), &st) == 0;
+    if (!there && errno != ENOENT && errno != ENOTDIR) {
+      fail_os("cannot open store", layout_.root, errno);
+    }
+    if (!there || !S_ISDIR(st.st_mode)) {
+      throw Error(ErrorCode::not_found, "no store at " + layout_.root.string());
+    }
+    lock_ = std::make_unique<FileLock>(layout_.lock_file(), FileLock::OpenExisting{});
+    return;
+  }
   make_dirs(layout_.root);
   make_dirs(layout_.processes_dir());
   lock_ = std::make_unique<FileLock>(layout_.lock_file());
@@ -84,6 +146,14 @@ std::string CsvBackend::location() const {
   return layout_.root.string();
 }
 
+void CsvBackend::check_writable(std::string_view doing) const {
+  if (read_only_) {
+    throw Error(ErrorCode::invalid_argument,
+                "csv backend '" + instance_ + "' (" + layout_.root.string() +
+                    ") is open read-only: cannot " + std::string(doing));
+  }
+}
+
 std::unique_ptr<LockGuard> CsvBackend::read_locked() {
   auto guard = std::make_unique<LockGuard>(*lock_, false);
   if (index_.refresh(false)) return guard;
@@ -94,6 +164,7 @@ std::unique_ptr<LockGuard> CsvBackend::read_locked() {
 }
 
 RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload) {
+  check_writable("store " + key_of(request.process_id, request.stage_name, request.entity_name));
   validate_key(request.process_id, request.stage_name, request.entity_name);
   RecordInfo record;
   record.process_id = request.process_id;
@@ -197,6 +268,8 @@ RecordInfo CsvBackend::store(const StoreRequest& request, const Payload& payload
 }
 
 Payload CsvBackend::retrieve(const RecordInfo& record) {
+  // Listed as damaged: its sidecar cannot be read (the message names it).
+  if (!record.damage.empty()) throw Error(ErrorCode::corrupt, record.damage);
   validate_key(record.process_id, record.stage_name, record.entity_name);
   const fs::path dir = layout_.entity_dir(record.process_id, record.stage_name, record.entity_name);
   const fs::path sidecar = dir / sidecar_name(record.version);
@@ -274,6 +347,7 @@ std::vector<RecordInfo> CsvBackend::list(const Query& query) {
 }
 
 void CsvBackend::remove(const RecordInfo& record) {
+  check_writable("remove " + describe(record));
   validate_key(record.process_id, record.stage_name, record.entity_name);
   std::lock_guard threads(mutex_);
   LockGuard guard(*lock_, true);
@@ -291,6 +365,7 @@ void CsvBackend::remove(const RecordInfo& record) {
 }
 
 void CsvBackend::save_process(const ProcessInfo& process) {
+  check_writable("save process " + process.id);
   validate_name("process id", process.id);
   const fs::path file = layout_.process_file(process.id);
   std::lock_guard threads(mutex_);
@@ -309,14 +384,7 @@ std::vector<ProcessInfo> CsvBackend::list_processes() {
       const fs::path file = it->path();
       const std::string name = file.filename().string();
       if (name.starts_with(".") || !name.ends_with(".json")) continue;
-      const std::string text = read_whole(file, "process record");
-      json::error_code jec;
-      json::value v = json::parse(text, jec);
-      if (jec) {
-        throw Error(ErrorCode::corrupt,
-                    "malformed process record '" + file.string() + "': " + jec.message());
-      }
-      out.push_back(ProcessInfo::from_json(v, file.string()));
+      out.push_back(read_process(file, name.substr(0, name.size() - 5)));
     }
     if (ec) fail_os("cannot list folder", dir, ec.value());
   }
@@ -327,6 +395,7 @@ std::vector<ProcessInfo> CsvBackend::list_processes() {
 }
 
 void CsvBackend::remove_process(std::string_view process_id) {
+  check_writable("remove process " + std::string(process_id));
   validate_name("process id", process_id);
   const fs::path file = layout_.process_file(process_id);
   std::lock_guard threads(mutex_);
@@ -343,7 +412,78 @@ BackendStats CsvBackend::stats() {
   return tally.finish();
 }
 
+QuarantineReport CsvBackend::quarantine(const QuarantineRequest& request) {
+  QuarantineReport report;
+  std::lock_guard threads(mutex_);
+  LockGuard guard(*lock_, true);
+  index_.refresh(true);
+  const fs::path parent = layout_.meta_dir() / "quarantine";
+  fs::path dest = parent / compact_time(now_micros());
+  for (int n = 2; csv_backend::exists(dest); ++n) {
+    dest = parent / (compact_time(now_micros()) + "-" + std::to_string(n));
+  }
+  report.location = dest.string();
+  json::array log;  // what went where and why, kept next to the files
+  auto write_log = [&] {
+    std::string text;
+    for (const auto& line : log) text += json::serialize(line) + "\n";
+    make_dirs(dest);
+    replace_file(dest / ".quarantine.jsonl.tmp", dest / "quarantine.jsonl", text);
+  };
+  // Moves `file` to the same path under `dest`; false when it is not there.
+  auto move = [&](const fs::path& file) {
+    if (!csv_backend::exists(file)) return false;
+    const fs::path target = dest / file.lexically_relative(layout_.root);
+    make_dirs(target.parent_path());
+    if (::rename(file.c_str(), target.c_str()) != 0) fail_os("cannot move into", target, errno);
+    sync_dir(target.parent_path());
+    return true;
+  };
+  for (const auto& wanted : request.records) {
+    const RecordInfo* found = index_.find(wanted.id);
+    if (found == nullptr) continue;  // already gone
+    const RecordInfo record = *found;
+    const fs::path dir =
+        layout_.entity_dir(record.process_id, record.stage_name, record.entity_name);
+    json::array files;
+    for (const fs::path& file :
+         {dir / sidecar_name(record.version), dir / data_name(record.version, PayloadKind::table),
+          dir / data_name(record.version, PayloadKind::json)}) {
+      for (const fs::path& f : {file, temp_of(file)}) {
+        if (move(f)) files.emplace_back(f.lexically_relative(layout_.root).generic_string());
+      }
+    }
+    sync_dir(dir);
+    // The files first: a crash before this line leaves a listed record
+    // whose files are gone, which the next quarantine drops.
+    index_.append(json::object{{"op", "remove"}, {"id", record.id}}, true);
+    index_.removed(record.id);
+    log.push_back(json::object{{"record", record.id},
+                               {"damage", wanted.damage},
+                               {"files", files},
+                               {"at", format_timestamp(now_micros())}});
+    write_log();
+    report.moved.push_back("record " + record.id + ": " + std::to_string(files.size()) +
+                           " files moved to " + (dest / record.process_id).string() + "/...");
+  }
+  for (const auto& process : request.processes) {
+    if (!is_plain_file_name(process.id)) continue;  // no such file can exist
+    const fs::path file = layout_.process_file(process.id);
+    if (!move(file)) continue;  // already gone
+    sync_dir(file.parent_path());
+    const std::string rel = file.lexically_relative(layout_.root).generic_string();
+    log.push_back(json::object{{"process", process.id},
+                               {"damage", process.damage},
+                               {"files", json::array{json::value(rel)}},
+                               {"at", format_timestamp(now_micros())}});
+    write_log();
+    report.moved.push_back("process record " + process.id + ": moved to " + (dest / rel).string());
+  }
+  return report;
+}
+
 void CsvBackend::rebuild_index() {
+  check_writable("rebuild its index");
   std::lock_guard threads(mutex_);
   LockGuard guard(*lock_, true);
   index_.rebuild();

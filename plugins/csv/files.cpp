@@ -309,18 +309,23 @@ FileLock::FileLock(const fs::path& file) : file_(file) {
   if (fd_ < 0) fail_os("cannot open lock file", file, errno);
 }
 
+FileLock::FileLock(const fs::path& file, OpenExisting) : file_(file) {
+  fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
 FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
 void FileLock::lock(bool exclusive) {
+  if (fd_ < 0) return;
   while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
     if (errno != EINTR) fail_os("cannot lock", file_, errno);
   }
 }
 
 void FileLock::unlock() noexcept {
-  ::flock(fd_, LOCK_UN);
+  if (fd_ >= 0) ::flock(fd_, LOCK_UN);
 }
 
 }  // namespace bdp::csv_backend

@@ -176,10 +176,19 @@ bool exists(const fs::path& file);
 class FileLock {
  public:
   explicit FileLock(const fs::path& file);  // opens (creates 0600) the lock file
+
+  // For readers that may create nothing: opens `file` only if it exists and
+  // can be read (read-only: a shared flock needs no write permission). When
+  // it cannot be opened (missing, no permission) the lock is absent:
+  // present() is false and lock() and unlock() do nothing.
+  struct OpenExisting {};
+  FileLock(const fs::path& file, OpenExisting);
+
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
+  bool present() const noexcept { return fd_ >= 0; }
   void lock(bool exclusive);
   void unlock() noexcept;
 

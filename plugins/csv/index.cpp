@@ -2,6 +2,7 @@
 
 #include "files.hpp"
 
+#include <bdp/sdk/checksum.hpp>
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/names.hpp>
 
@@ -26,6 +27,44 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kHeader = R"({"bdp_csv_index":1})";
+
+// A line ends with `,"sum":"xxh64:<16 hex digits>"}`: the checksum of the
+// line without it, which ends with the '}' the sum replaced.
+constexpr std::string_view kSumKey = R"(,"sum":")";
+constexpr std::size_t kSumText = 22;  // "xxh64:" + 16 hex digits
+constexpr std::size_t kSumTail = kSumKey.size() + kSumText + 2;
+
+// `line` as the index keeps it: serialised, with its "sum".
+std::string line_text(const json::object& line) {
+  std::string text = json::serialize(line);
+  const std::string sum = checksum_text(text);
+  text.pop_back();  // the closing brace
+  text += kSumKey;
+  text += sum;
+  text += "\"}";
+  return text;
+}
+
+enum class Sum { none, good, bad };
+
+// Whether `line` ends with a "sum" and whether it matches.
+Sum check_sum(std::string_view line) {
+  if (line.size() <= kSumTail || !line.ends_with("\"}") ||
+      line.substr(line.size() - kSumTail, kSumKey.size()) != kSumKey) {
+    return Sum::none;
+  }
+  const auto expected = parse_checksum(line.substr(line.size() - 2 - kSumText, kSumText));
+  if (!expected) return Sum::bad;
+  Checksum sum;
+  sum.update(line.substr(0, line.size() - kSumTail));
+  sum.update("}");
+  return sum.digest() == *expected ? Sum::good : Sum::bad;
+}
+
+// Microseconds since the epoch of a stat's modification time.
+std::int64_t mtime_micros(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000 + st.st_mtim.tv_nsec / 1000;
+}
 
 // N of "v<N>" + `suffix`, or 0.
 std::int64_t version_of(std::string_view name, std::string_view suffix) {
@@ -58,6 +97,7 @@ void Index::reset() {
   by_stage_.clear();
   max_version_.clear();
   pending_.clear();
+  from_sidecars_ = false;
 }
 
 json::object Index::record_json(const RecordInfo& record) const {
@@ -73,6 +113,65 @@ RecordInfo Index::record_from_json(const json::value& value, const std::string& 
     r.data_reference.insert(0, root_prefix_);
   } else {
     r.data_reference = (layout_.root / r.data_reference).string();
+  }
+  return r;
+}
+
+RecordInfo Index::damaged_record(const std::string& process, const std::string& stage,
+                                 const std::string& entity, std::int64_t version,
+                                 std::string damage) const {
+  RecordInfo r;
+  r.process_id = process;
+  r.stage_name = stage;
+  r.entity_name = entity;
+  r.version = version;
+  r.id = id_of(process, stage, entity, version);
+  r.storage_type = StorageType::reference;
+  const fs::path dir = layout_.entity_dir(process, stage, entity);
+  // Where its data file would be when none is there, so that removing the
+  // record finds its folder.
+  r.data_reference = (dir / data_name(version, PayloadKind::table)).string();
+  struct stat st {};
+  for (PayloadKind kind : {PayloadKind::table, PayloadKind::json}) {
+    const fs::path data = dir / data_name(version, kind);
+    if (::stat(data.c_str(), &st) == 0) {
+      r.kind = kind;
+      r.data_reference = data.string();
+      r.size_bytes = static_cast<std::int64_t>(st.st_size);
+      break;
+    }
+  }
+  if (::stat((dir / sidecar_name(version)).c_str(), &st) == 0) r.created_at = mtime_micros(st);
+  r.damage = std::move(damage);
+  return r;
+}
+
+RecordInfo Index::read_sidecar(const std::string& process, const std::string& stage,
+                               const std::string& entity, std::int64_t version) const {
+  const fs::path sidecar = layout_.entity_dir(process, stage, entity) / sidecar_name(version);
+  auto damaged = [&](std::string why) {
+    return damaged_record(process, stage, entity, version, std::move(why));
+  };
+  std::string text;
+  try {
+    text = read_whole(sidecar, "sidecar");
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::not_found) throw;
+    return damaged(e.what());  // unreadable (io): the record is there, its sidecar is not usable
+  }
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return damaged("malformed sidecar '" + sidecar.string() + "': " + ec.message());
+  RecordInfo r;
+  try {
+    r = record_from_json(v, sidecar.string());
+  } catch (const Error& e) {
+    return damaged(e.what());  // names the sidecar and the field
+  }
+  const std::string expected = id_of(process, stage, entity, version);
+  if (r.id != expected) {
+    return damaged("sidecar '" + sidecar.string() + "' describes record '" + r.id +
+                   "', expected '" + expected + "'");
   }
   return r;
 }
@@ -136,7 +235,7 @@ std::vector<const RecordInfo*> Index::candidates(const Query& query) const {
 
 bool Index::open_file() {
   const fs::path file = layout_.index_file();
-  OwnedFd fd(::open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
+  OwnedFd fd(::open(file.c_str(), (read_only_ ? O_RDONLY : O_RDWR | O_APPEND) | O_CLOEXEC));
   if (!fd.is_open()) {
     if (errno != ENOENT) fail_os("cannot open index", file, errno);
     return false;
@@ -154,6 +253,12 @@ bool Index::open_file() {
 
 bool Index::refresh(bool exclusive) {
   const fs::path file = layout_.index_file();
+  // Read-only: every repair happens in memory, and only in memory.
+  if (read_only_) exclusive = false;
+  const auto rebuild_in_memory = [&] {
+    if (!from_sidecars_) rebuild();
+    return true;
+  };
   // The index stays open between calls. A path that names another file now
   // was rebuilt (replaced) by another process: it is read anew. With the
   // lock held nobody replaces it while it is read.
@@ -165,6 +270,7 @@ bool Index::refresh(bool exclusive) {
     if (present && ::fstat(fd_.get(), &st) != 0) fail_os("cannot read index", file, errno);
   }
   if (!present) {
+    if (read_only_) return rebuild_in_memory();
     if (!exclusive) return false;
     rebuild();
     return true;
@@ -202,6 +308,10 @@ bool Index::refresh(bool exclusive) {
       const std::size_t nl = text.find('\n', pos);
       if (nl == std::string::npos) break;
       if (!apply(std::string_view(text).substr(pos, nl - pos), offset_ + pos, exclusive)) {
+        if (read_only_) {
+          rebuild();
+          return true;
+        }
         if (!exclusive) return false;
         rebuild();
         return true;
@@ -219,12 +329,13 @@ bool Index::refresh(bool exclusive) {
   }
   if (offset_ == 0) {
     // An empty file: a crash between creating and filling it.
+    if (read_only_) return rebuild_in_memory();
     if (!exclusive) return false;
     rebuild();
     return true;
   }
   if (!pending_.empty()) {
-    if (!exclusive) return false;
+    if (!exclusive && !read_only_) return false;
     auto pending = pending_;
     for (const auto& [id, p] : pending) settle(id, p);
   }
@@ -241,6 +352,8 @@ bool Index::apply(std::string_view line, std::uint64_t at, bool exclusive) {
   if (ec || !v.is_object()) return false;
   const json::object& o = v.get_object();
   if (at == 0) return json::serialize(o) == kHeader;
+  const Sum sum = check_sum(line);
+  if (sum == Sum::bad || (sum == Sum::none && o.contains("sum"))) return false;
   bool ok = true;
   const std::string op = get_string(o, "op", ok);
   if (!ok) return false;
@@ -300,6 +413,7 @@ bool Index::data_in_place(const RecordInfo& record) {
   const fs::path data = record.data_reference;
   struct stat st {};
   if (::stat(data.c_str(), &st) != 0) {
+    if (read_only_) return false;  // not readable where the record says it is
     const fs::path temp = temp_of(data);
     if (::stat(temp.c_str(), &st) != 0 || st.st_size != record.size_bytes) return false;
     if (::rename(temp.c_str(), data.c_str()) != 0) fail_os("cannot rename into", data, errno);
@@ -316,17 +430,17 @@ void Index::settle(const std::string& id, const Pending& p) {
   // The sidecar is renamed into place last, after the data file is synced
   // and renamed: when it is there, the store completed but for its "add".
   if (csv_backend::exists(sidecar)) {
-    json::error_code ec;
-    json::value v = json::parse(read_whole(sidecar, "sidecar"), ec);
-    if (!ec) {
-      RecordInfo r = record_from_json(v, sidecar.string());
-      if (r.id == id && data_in_place(r)) {
-        append(json::object{{"op", "add"}, {"record", record_json(r)}}, true);
-        added(r);
-        return;
-      }
+    RecordInfo r = read_sidecar(p.process, p.stage, p.entity, p.version);
+    // A sidecar that cannot be read was complete when it was renamed into
+    // place and was damaged since: the record is kept, listed as damaged.
+    if (!r.damage.empty() || (r.id == id && data_in_place(r))) {
+      if (!read_only_) append(json::object{{"op", "add"}, {"record", record_json(r)}}, true);
+      added(r);
+      return;
     }
   }
+  // Read-only: not listed, and left for the next writer to undo on disk.
+  if (read_only_) return;
   remove_file(sidecar);
   remove_file(temp_of(sidecar));
   for (const auto& f : files) {
@@ -339,7 +453,10 @@ void Index::settle(const std::string& id, const Pending& p) {
 
 void Index::append(const json::object& line, bool sync) {
   const fs::path file = layout_.index_file();
-  std::string text = json::serialize(line);
+  if (read_only_) {
+    throw Error(ErrorCode::internal, "index '" + file.string() + "' is open read-only");
+  }
+  std::string text = line_text(line);
   text.push_back('\n');
   if (!fd_.is_open() && !open_file()) fail_os("cannot open index", file, ENOENT);
   struct stat st {};
@@ -393,24 +510,12 @@ void Index::rebuild() {
           const fs::path path = it->path();
           const std::string name = path.filename().string();
           if (name.starts_with(".") && name.ends_with(".tmp")) {
-            remove_file(path);
+            if (!read_only_) remove_file(path);
           } else if (std::int64_t n = version_of(name, ".meta.json"); n != 0) {
-            json::error_code jec;
-            json::value v = json::parse(read_whole(path, "sidecar"), jec);
-            if (jec) {
-              throw Error(ErrorCode::corrupt,
-                          "malformed sidecar '" + path.string() + "': " + jec.message() +
-                              "; fix or delete it (with its data file), then reopen the store");
-            }
-            RecordInfo r = record_from_json(v, path.string());
-            const std::string expected =
-                id_of(p.filename().string(), s.filename().string(), e.filename().string(), n);
-            if (r.id != expected) {
-              throw Error(ErrorCode::corrupt, "sidecar '" + path.string() + "' describes record '" +
-                                                  r.id + "', expected '" + expected + "'");
-            }
+            // A damaged sidecar is indexed marked: its data file stays.
             sidecars.push_back(n);
-            found.push_back(std::move(r));
+            found.push_back(read_sidecar(p.filename().string(), s.filename().string(),
+                                         e.filename().string(), n));
           } else if (version_of(name, ".csv") != 0 || version_of(name, ".json") != 0) {
             data_files.push_back(path);
           }
@@ -421,7 +526,9 @@ void Index::rebuild() {
           const std::int64_t n =
               name.ends_with(".csv") ? version_of(name, ".csv") : version_of(name, ".json");
           // Data without a sidecar: a store that died before completing.
-          if (std::find(sidecars.begin(), sidecars.end(), n) == sidecars.end()) remove_file(f);
+          if (std::find(sidecars.begin(), sidecars.end(), n) == sidecars.end() && !read_only_) {
+            remove_file(f);
+          }
         }
       }
     }
@@ -429,13 +536,29 @@ void Index::rebuild() {
   std::sort(found.begin(), found.end(), [](const RecordInfo& a, const RecordInfo& b) {
     return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
   });
+  const fs::path file = layout_.index_file();
+  if (read_only_) {
+    // The view only. An index file that is there (damaged, or empty) is
+    // read from its current end on: what writers append later applies on
+    // top of the view, and a writer that replaces it makes it read anew.
+    OwnedFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (fd.is_open() && ::fstat(fd.get(), &st) == 0) {
+      dev_ = st.st_dev;
+      ino_ = st.st_ino;
+      offset_ = static_cast<std::uint64_t>(st.st_size);
+      fd_ = std::move(fd);
+    }
+    for (auto& r : found) added(r);
+    from_sidecars_ = true;
+    return;
+  }
   std::string text(kHeader);
   text.push_back('\n');
   for (const auto& r : found) {
-    text += json::serialize(json::object{{"op", "add"}, {"record", record_json(r)}});
+    text += line_text(json::object{{"op", "add"}, {"record", record_json(r)}});
     text.push_back('\n');
   }
-  const fs::path file = layout_.index_file();
   replace_file(temp_of(file), file, text);
   if (!open_file()) fail_os("cannot open index", file, ENOENT);
   offset_ = text.size();

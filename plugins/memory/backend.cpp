@@ -19,7 +19,9 @@ std::string version_key(std::string_view process, std::string_view stage, std::s
 }
 }  // namespace
 
-MemoryBackend::MemoryBackend(std::string_view instance, const boost::json::object& settings) {
+MemoryBackend::MemoryBackend(std::string_view instance, const boost::json::object& settings,
+                             bool read_only)
+    : instance_(instance), read_only_(read_only) {
   for (const auto& kv : settings) {
     if (kv.key() != "plugin") {
       throw Error(ErrorCode::config, "backends." + std::string(instance) + "." +
@@ -33,7 +35,17 @@ std::string MemoryBackend::location() const {
   return "memory";
 }
 
+void MemoryBackend::check_writable(std::string_view doing) const {
+  if (read_only_) {
+    throw Error(
+        ErrorCode::invalid_argument,
+        "memory backend '" + instance_ + "' is open read-only: cannot " + std::string(doing));
+  }
+}
+
 RecordInfo MemoryBackend::store(const StoreRequest& request, const Payload& payload) {
+  check_writable("store " +
+                 version_key(request.process_id, request.stage_name, request.entity_name));
   RecordInfo record;
   record.process_id = request.process_id;
   record.stage_name = request.stage_name;
@@ -91,11 +103,13 @@ std::vector<RecordInfo> MemoryBackend::list(const Query& query) {
 }
 
 void MemoryBackend::remove(const RecordInfo& record) {
+  check_writable("remove record " + record.id);
   std::lock_guard lock(mutex_);
   records_.erase(number_of(record.id));
 }
 
 void MemoryBackend::save_process(const ProcessInfo& process) {
+  check_writable("save process " + process.id);
   std::lock_guard lock(mutex_);
   processes_[process.id] = process;
 }
@@ -113,6 +127,7 @@ std::vector<ProcessInfo> MemoryBackend::list_processes() {
 }
 
 void MemoryBackend::remove_process(std::string_view process_id) {
+  check_writable("remove process " + std::string(process_id));
   std::lock_guard lock(mutex_);
   if (auto it = processes_.find(process_id); it != processes_.end()) processes_.erase(it);
 }

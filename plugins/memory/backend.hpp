@@ -21,8 +21,11 @@ namespace bdp::memory {
 class MemoryBackend final : public Backend {
  public:
   // `instance` is the name under "backends"; `settings` its block, which
-  // takes no keys but "plugin".
-  MemoryBackend(std::string_view instance, const boost::json::object& settings);
+  // takes no keys but "plugin". A `read_only` backend stays empty: store(),
+  // remove(), save_process() and remove_process() throw
+  // bdp::Error(invalid_argument).
+  MemoryBackend(std::string_view instance, const boost::json::object& settings,
+                bool read_only = false);
 
   std::string location() const override;
   bool persistent() const noexcept override { return false; }
@@ -42,6 +45,11 @@ class MemoryBackend final : public Backend {
   };
   // N of a record id "m<N>", or 0 (no record has it) for anything else.
   static std::uint64_t number_of(std::string_view id) noexcept;
+  // Throws bdp::Error(invalid_argument) when this backend is read-only.
+  void check_writable(std::string_view doing) const;
+
+  std::string instance_;
+  bool read_only_ = false;
 
   std::mutex mutex_;
   std::unordered_map<std::uint64_t, Entry> records_;  // by the N of the record's id

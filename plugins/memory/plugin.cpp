@@ -14,7 +14,8 @@ const bdp::PluginDescriptor* describe() noexcept {
 
 void create(const bdp::CreateRequest& request, bdp::CreateResult& result) noexcept {
   bdp::plugin_guard(result, [&] {
-    result.backend = std::make_unique<bdp::memory::MemoryBackend>(request.name, *request.config);
+    result.backend = std::make_unique<bdp::memory::MemoryBackend>(request.name, *request.config,
+                                                                  request.read_only);
   });
 }
 

@@ -24,7 +24,12 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
+#include <system_error>
 #include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace bdp::socidb {
 
@@ -50,13 +55,15 @@ class Transaction {
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
-  ~Transaction() {
+  // Never throws: it runs while another error unwinds. A rollback that
+  // fails (an unusable connection, no memory for the statement) leaves the
+  // transaction open; the database discards it when the connection goes,
+  // and the error being unwound is the one worth reporting.
+  ~Transaction() noexcept {
     if (done_) return;
     try {
       sql_ << "rollback";
-    } catch (const soci::soci_error&) {
-      // The connection is unusable (the error being unwound says why); the
-      // database discards the open transaction when the connection goes.
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): see above
     }
   }
   void commit() {
@@ -114,12 +121,14 @@ std::string schema_json(const Schema& schema) {
   return json::serialize(out);
 }
 
-Schema parse_schema(const std::string& text, const std::string& where) {
+// The schema in a schema column, or nullopt with `problem` saying why not.
+std::optional<Schema> read_schema(const std::string& text, std::string& problem) {
   Schema schema;
   boost::system::error_code ec;
   auto value = json::parse(text, ec);
   if (ec || !value.is_array()) {
-    throw Error(ErrorCode::corrupt, where + ": its schema column is not a JSON array");
+    problem = "its schema column is not a JSON array";
+    return std::nullopt;
   }
   for (const auto& item : value.get_array()) {
     const auto* obj = item.if_object();
@@ -128,38 +137,103 @@ Schema parse_schema(const std::string& text, const std::string& where) {
     std::optional<ColumnType> parsed;
     if (type && type->is_string()) parsed = parse_column_type(type->get_string());
     if (!name || !name->is_string() || !parsed) {
-      throw Error(ErrorCode::corrupt, where + ": its schema column has a bad field");
+      problem = "its schema column has a bad field";
+      return std::nullopt;
     }
     schema.push_back(Field{std::string(name->get_string()), *parsed});
   }
   return schema;
 }
 
-json::object parse_object(const std::string& text, const std::string& where, const char* column) {
+// The object in a JSON column, or nullopt with `problem` saying why not.
+std::optional<json::object> read_object(const std::string& text, const char* column,
+                                        std::string& problem) {
   boost::system::error_code ec;
   auto value = json::parse(text, ec);
   if (ec || !value.is_object()) {
-    throw Error(ErrorCode::corrupt,
-                where + ": its " + std::string(column) + " column is not a JSON object");
+    problem = "its " + std::string(column) + " column is not a JSON object";
+    return std::nullopt;
   }
   return std::move(value.get_object());
 }
 
-// Test hook (see docs/storage-db.md): when BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT
-// names a file, store() creates it and waits a minute before committing, so
-// a test can kill the writer at exactly that point.
+// What is wrong with the columns of an intermediate_data row that list()
+// and retrieve() read, or empty; fills in `r` from them as far as they go.
+std::string read_record_columns(RecordInfo& r, const std::string& storage_type,
+                                const std::string& metadata, const std::string& kind,
+                                const std::string& schema) {
+  std::string problem;
+  r.storage_type = storage_type == "reference" ? StorageType::reference : StorageType::inline_data;
+  if (kind == "table" || kind == "json") {
+    r.kind = kind == "json" ? PayloadKind::json : PayloadKind::table;
+  } else {
+    problem = "its kind column is '" + kind + "', neither table nor json";
+  }
+  if (auto object = read_object(metadata, "metadata", problem)) r.metadata = std::move(*object);
+  if (auto parsed = read_schema(schema, problem)) r.schema = std::move(*parsed);
+  if (storage_type == "reference" && !is_data_table_name(r.data_reference)) {
+    problem = "its data_reference '" + r.data_reference + "' is not a bdp table";
+  }
+  if (!r.checksum.empty() && !parse_checksum(r.checksum)) {
+    problem = "its checksum column '" + r.checksum + "' is not a checksum";
+  }
+  return problem;
+}
+
+// ProcessStatus of a status column; nullopt for anything else.
+std::optional<ProcessStatus> status_of(std::string_view text) {
+  for (auto s : {ProcessStatus::running, ProcessStatus::completed, ProcessStatus::failed,
+                 ProcessStatus::interrupted}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+// Test hook, compiled only into the copy of this plugin that the test suite
+// builds (BDP_SOCI_TEST_HOOKS; see tests/CMakeLists.txt), never into the one
+// that is installed: when BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT names a file,
+// store() creates it and waits a minute before committing, so a test can
+// kill the writer at exactly that point.
 void pause_before_commit_for_tests() {
+#if defined(BDP_SOCI_TEST_HOOKS)
   const char* marker = std::getenv("BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT");
   if (marker == nullptr || *marker == '\0') return;
   std::ofstream(marker) << "paused\n";
   std::this_thread::sleep_for(std::chrono::seconds(60));
+#endif
 }
 
 }  // namespace
 
 SociBackend::SociBackend(std::string_view instance, const boost::json::object& config,
-                         const fs::path& base_dir)
-    : instance_(instance), settings_(parse_settings(instance, config, base_dir)) {
+                         const fs::path& base_dir, bool read_only)
+    : instance_(instance),
+      read_only_(read_only),
+      settings_(parse_settings(instance, config, base_dir)) {
+  if (read_only_) {
+    if (settings_.dialect == Dialect::sqlite) {
+      open_sqlite_read_only();
+    } else {
+      try {
+        sql_ = std::make_unique<soci::session>();
+        sql_->open(*soci::factory_postgresql(), settings_.connect);
+        *sql_ << "set client_min_messages = warning";
+        // Every transaction of this session is read-only, the implicit ones too.
+        *sql_ << "set default_transaction_read_only = on";
+      } catch (const soci::soci_error& e) {
+        throw Error(ErrorCode::io, where() + ": cannot connect: " +
+                                       redact_connection(one_line(e.get_error_message())));
+      }
+    }
+    try {
+      check_schema(*sql_, settings_.dialect, settings_.display,
+                   settings_.dialect == Dialect::sqlite ? settings_.sqlite_file.string()
+                                                        : settings_.display);
+    } catch (const soci::soci_error& e) {
+      database_error(e, "cannot read the bdp schema version");
+    }
+    return;
+  }
   if (settings_.dialect == Dialect::sqlite) {
     std::error_code ec;
     fs::create_directories(settings_.sqlite_file.parent_path(), ec);
@@ -195,6 +269,102 @@ SociBackend::SociBackend(std::string_view instance, const boost::json::object& c
 
 SociBackend::~SociBackend() = default;
 
+namespace {
+
+// `file` as an SQLite URI file name with `query`: "file:/a/b.sqlite?mode=ro".
+// A path with '?', '#' or '%' has them percent-escaped.
+std::string sqlite_uri(const fs::path& file, std::string_view query) {
+  std::string out = "file:";
+  for (char c : file.string()) {
+    if (c == '?' || c == '#' || c == '%') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[static_cast<unsigned char>(c) >> 4];
+      out += kHex[static_cast<unsigned char>(c) & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "?" + std::string(query);
+}
+
+bool file_exists(const fs::path& file) {
+  struct stat st {};
+  return ::stat(file.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+void SociBackend::open_sqlite_read_only() {
+  const fs::path& file = settings_.sqlite_file;
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      throw Error(ErrorCode::not_found, "no store at " + file.string());
+    }
+    throw Error(ErrorCode::io, where() + ": cannot open " + file.string() + ": " +
+                                   std::error_code(errno, std::generic_category()).message());
+  }
+  // SQLite in WAL mode (every bdp database) coordinates readers and writers
+  // through FILE-wal and FILE-shm, which a reader creates when they are not
+  // there. A read-only connection then leaves them behind, so:
+  //  - a file and folder this user may write, with no -wal (nobody has the
+  //    database open): a read-write connection that may not create the file
+  //    and runs query-only; SQLite removes both files when it closes it;
+  //  - a folder this user cannot write, without -shm (a read-only copy,
+  //    another user's store nobody has open): SQLite cannot coordinate, so
+  //    the file is opened immutable, read as it is without locking; refused
+  //    when a -wal holds changes not yet in the file, which it would miss;
+  //  - otherwise: a read-only connection over the existing -wal and -shm.
+  // Choosing a mode needs SQLite URI file names (SOCI passes the name on;
+  // SQLite takes a URI when built with SQLITE_USE_URI, as Debian's is).
+  const fs::path folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  const fs::path wal = file.string() + "-wal";
+  const fs::path shm = file.string() + "-shm";
+  // (The SQLite API comes with SOCI's header, in namespace sqlite_api.)
+  const bool uri = sqlite_api::sqlite3_compileoption_used("USE_URI") != 0;
+  const bool folder_writable = ::access(folder.c_str(), W_OK) == 0;
+  std::string connect;
+  if (uri && folder_writable && ::access(file.c_str(), W_OK) == 0 && !file_exists(wal)) {
+    connect = "db=" + sqlite_uri(file, "mode=rw");
+  } else if (!folder_writable && !file_exists(shm)) {
+    struct stat wal_st {};
+    if (::stat(wal.c_str(), &wal_st) == 0 && wal_st.st_size > 0) {
+      throw Error(ErrorCode::io,
+                  where() + ": cannot read " + file.string() + " read-only: its write-ahead log " +
+                      wal.string() + " holds changes not yet in the file, and SQLite needs to " +
+                      "create " + shm.string() +
+                      " to read them, in a folder this user cannot write; open it read-write "
+                      "once (bdp run), or copy it with its -wal file into a writable folder");
+    }
+    if (!uri) {
+      throw Error(ErrorCode::io,
+                  where() + ": cannot read " + file.string() +
+                      " read-only in a folder this user cannot write: the SQLite library was "
+                      "built without URI file names (SQLITE_USE_URI), needed to open it immutable");
+    }
+    connect = "db=" + sqlite_uri(file, "mode=ro&immutable=1") + " readonly=1";
+  } else {
+    connect = "db=" + (uri ? sqlite_uri(file, "mode=ro") : file.string()) + " readonly=1";
+  }
+  try {
+    sql_ = std::make_unique<soci::session>();
+    sql_->open(*soci::factory_sqlite3(), connect);
+    *sql_ << "pragma busy_timeout = 30000";
+    *sql_ << "pragma query_only = 1";
+  } catch (const soci::soci_error& e) {
+    throw Error(ErrorCode::io, where() + ": cannot open " + file.string() + " read-only: " +
+                                   redact_connection(one_line(e.get_error_message())));
+  }
+}
+
+void SociBackend::check_writable(std::string_view doing) const {
+  if (read_only_) {
+    throw Error(ErrorCode::invalid_argument,
+                where() + " is open read-only: cannot " + std::string(doing));
+  }
+}
+
 std::string SociBackend::where() const {
   return "soci backend '" + instance_ + "' (" + settings_.display + ")";
 }
@@ -223,6 +393,8 @@ std::string SociBackend::json_column(std::string_view column) const {
 }
 
 RecordInfo SociBackend::store(const StoreRequest& request, const Payload& payload) {
+  check_writable("store " + std::string(request.process_id) + "/" +
+                 std::string(request.stage_name) + "/" + std::string(request.entity_name));
   RecordInfo record;
   record.process_id = request.process_id;
   record.stage_name = request.stage_name;
@@ -242,6 +414,9 @@ RecordInfo SociBackend::store(const StoreRequest& request, const Payload& payloa
   if (by_reference) {
     record.storage_type = StorageType::reference;
     record.size_bytes = static_cast<std::int64_t>(payload.byte_size());
+    // Of the table's content, so that a changed value in its SQL table is
+    // found on retrieve (one pass over the column buffers).
+    record.checksum = binary::content_checksum(*payload.table());
   } else {
     record.storage_type = StorageType::inline_data;
     blob = binary::encode(payload);
@@ -343,6 +518,8 @@ RecordInfo SociBackend::store(const StoreRequest& request, const Payload& payloa
 
 Payload SociBackend::retrieve(const RecordInfo& record) {
   const std::string where_record = describe_record(record) + " in " + settings_.display;
+  // Listed as damaged: its row does not parse (the message names it).
+  if (!record.damage.empty()) throw Error(ErrorCode::corrupt, record.damage);
   const auto id = number_of(record.id);
   auto gone = [&] {
     return Error(ErrorCode::not_found, where_record + " is not there: it was removed");
@@ -356,39 +533,49 @@ Payload SociBackend::retrieve(const RecordInfo& record) {
     // outside it) fails the read: if the row is gone by then, the record
     // was removed meanwhile, which is not damage.
     Transaction tx(*sql_, settings_.dialect, Transaction::Access::read);
-    std::string storage_type, data_reference, checksum, kind, schema_text;
+    std::string storage_type, kind, schema_text, metadata;
+    RecordInfo stored;
     long long rows = 0;
     long long key = *id;
     *sql_ << "select storage_type, data_reference, checksum, kind, " + json_column("schema") +
-                 ", row_count from intermediate_data where id = :id",
-        soci::use(key), soci::into(storage_type), soci::into(data_reference), soci::into(checksum),
-        soci::into(kind), soci::into(schema_text), soci::into(rows);
+                 ", row_count, " + json_column("metadata") +
+                 " from intermediate_data where id = :id",
+        soci::use(key), soci::into(storage_type), soci::into(stored.data_reference),
+        soci::into(stored.checksum), soci::into(kind), soci::into(schema_text), soci::into(rows),
+        soci::into(metadata);
     if (!sql_->got_data()) throw gone();
+    const std::string problem =
+        read_record_columns(stored, storage_type, metadata, kind, schema_text);
+    if (!problem.empty()) throw Error(ErrorCode::corrupt, where_record + ": " + problem);
     auto read_payload = [&]() -> Payload {
-      if (storage_type == "inline") {
+      if (stored.storage_type == StorageType::inline_data) {
         auto blob = pg ? pg_read_blob(native_handle(), key, where_record)
                        : sqlite_read_blob(native_handle(), key, where_record);
         if (!blob) throw Error(ErrorCode::corrupt, where_record + ": its payload blob is missing");
         const std::string actual = checksum_text(*blob);
-        if (actual != checksum) {
+        if (actual != stored.checksum) {
           throw Error(ErrorCode::corrupt, where_record +
                                               ": the payload blob is damaged (checksum " + actual +
-                                              ", recorded " + checksum + ")");
+                                              ", recorded " + stored.checksum + ")");
         }
         return binary::decode(*blob, where_record);
       }
-      if (!is_data_table_name(data_reference)) {
-        throw Error(ErrorCode::corrupt,
-                    where_record + ": data_reference '" + data_reference + "' is not a bdp table");
-      }
-      const Schema schema = parse_schema(schema_text, where_record);
+      const std::string& table_name = stored.data_reference;
       // (The transaction also scopes pg_read_table's "set local".)
-      if (pg) {
-        return Payload(pg_read_table(native_handle(), data_reference,
-                                     data_column_identifiers(schema), schema, rows, where_record));
+      TablePtr table =
+          pg ? pg_read_table(native_handle(), table_name, data_column_identifiers(stored.schema),
+                             stored.schema, rows, where_record)
+             : sqlite_read_table(native_handle(), table_name, stored.schema, rows, where_record);
+      // Rows written before reference tables had a checksum have none.
+      if (!stored.checksum.empty()) {
+        const std::string actual = binary::content_checksum(*table);
+        if (actual != stored.checksum) {
+          throw Error(ErrorCode::corrupt, where_record + ": reference table " + table_name +
+                                              " was changed (its content has checksum " + actual +
+                                              ", recorded " + stored.checksum + ")");
+        }
       }
-      return Payload(
-          sqlite_read_table(native_handle(), data_reference, schema, rows, where_record));
+      return Payload(std::move(table));
     };
     std::optional<Payload> payload;
     try {
@@ -503,17 +690,17 @@ std::vector<RecordInfo> SociBackend::list(const Query& query) {
         r.stage_name = stage;
         r.entity_name = entity;
         r.version = version;
-        r.storage_type =
-            storage_type == "reference" ? StorageType::reference : StorageType::inline_data;
         r.data_reference = reference;
-        const std::string where_record = describe_record(r) + " in " + settings_.display;
-        r.metadata = parse_object(metadata, where_record, "metadata");
         r.created_at = created;
         r.size_bytes = size;
         r.checksum = checksum;
-        r.kind = kind == "json" ? PayloadKind::json : PayloadKind::table;
-        r.schema = parse_schema(schema, where_record);
         r.row_count = rows;
+        // A row whose columns do not parse is listed marked, with what
+        // could be read: its key columns always can.
+        const std::string problem = read_record_columns(r, storage_type, metadata, kind, schema);
+        if (!problem.empty()) {
+          r.damage = describe_record(r) + " in " + settings_.display + ": " + problem;
+        }
         if (query.metadata_equals.empty() || query.matches(r)) out.push_back(std::move(r));
       } while (st.fetch());
     }
@@ -525,6 +712,7 @@ std::vector<RecordInfo> SociBackend::list(const Query& query) {
 }
 
 void SociBackend::remove(const RecordInfo& record) {
+  check_writable("remove " + describe_record(record));
   const auto id = number_of(record.id);
   if (!id) return;
   const bool pg = settings_.dialect == Dialect::postgresql;
@@ -553,6 +741,7 @@ void SociBackend::remove(const RecordInfo& record) {
 }
 
 void SociBackend::save_process(const ProcessInfo& process) {
+  check_writable("save process " + process.id);
   const bool pg = settings_.dialect == Dialect::postgresql;
   const std::string config = json::serialize(process.config);
   const std::string summary = json::serialize(process.to_json());
@@ -583,18 +772,44 @@ std::vector<ProcessInfo> SociBackend::list_processes() {
   std::vector<ProcessInfo> out;
   std::lock_guard lock(mutex_);
   try {
-    std::string id, summary;
+    std::string id, name, description, status, summary;
+    long long started = 0, finished = 0;
     soci::statement st =
-        (sql_->prepare << "select id, " + json_column("summary") +
+        (sql_->prepare << "select id, name, description, status, started_at, finished_at, " +
+                              json_column("summary") +
                               " from bdp_processes where recorded = " + (pg ? "true" : "1"),
-         soci::into(id), soci::into(summary));
+         soci::into(id), soci::into(name), soci::into(description), soci::into(status),
+         soci::into(started), soci::into(finished), soci::into(summary));
     if (st.execute(true)) {
       do {
         const std::string where_process = "process row " + id + " in " + settings_.display;
         boost::system::error_code ec;
         auto value = json::parse(summary, ec);
-        if (ec) throw Error(ErrorCode::corrupt, where_process + ": summary is not JSON");
-        out.push_back(ProcessInfo::from_json(value, where_process));
+        std::string problem;
+        if (ec) {
+          problem = where_process + ": its summary column is not JSON";
+        } else {
+          try {
+            ProcessInfo p = ProcessInfo::from_json(value, where_process);
+            if (p.id == id) {
+              out.push_back(std::move(p));
+              continue;
+            }
+            problem = where_process + ": its summary names process '" + p.id + "'";
+          } catch (const Error& e) {
+            problem = e.what();  // names the row and the field
+          }
+        }
+        // Damaged: listed marked, with what the row's own columns say.
+        ProcessInfo p;
+        p.id = id;
+        p.name = name;
+        p.description = description;
+        p.status = status_of(status).value_or(ProcessStatus::running);
+        p.started_at = started;
+        p.finished_at = finished;
+        p.damage = std::move(problem);
+        out.push_back(std::move(p));
       } while (st.fetch());
     }
   } catch (const soci::soci_error& e) {
@@ -607,6 +822,7 @@ std::vector<ProcessInfo> SociBackend::list_processes() {
 }
 
 void SociBackend::remove_process(std::string_view process_id) {
+  check_writable("remove process " + std::string(process_id));
   const bool pg = settings_.dialect == Dialect::postgresql;
   const std::string id(process_id);
   std::lock_guard lock(mutex_);
@@ -647,6 +863,133 @@ BackendStats SociBackend::stats() {
     database_error(e, "cannot compute statistics");
   }
   return stats;
+}
+
+bool SociBackend::table_exists(const std::string& name) {
+  int count = 0;
+  if (settings_.dialect == Dialect::sqlite) {
+    *sql_ << "select count(*) from sqlite_master where type = 'table' and name = :n",
+        soci::use(name), soci::into(count);
+  } else {
+    *sql_ << "select count(*) from information_schema.tables where table_schema ="
+             " current_schema() and table_name = :n",
+        soci::use(name), soci::into(count);
+  }
+  return count != 0;
+}
+
+QuarantineReport SociBackend::quarantine(const QuarantineRequest& request) {
+  const bool pg = settings_.dialect == Dialect::postgresql;
+  QuarantineReport report;
+  report.location = "table bdp_quarantine in " + settings_.display;
+  const long long now = now_micros();
+  std::lock_guard lock(mutex_);
+  try {
+    Transaction tx(*sql_, settings_.dialect);
+    *sql_ << std::string("create table if not exists bdp_quarantine (") +
+                 (pg ? "id bigint generated by default as identity primary key"
+                     : "id integer primary key autoincrement") +
+                 ", quarantined_at bigint not null, source text not null, source_id text not"
+                 " null, reason text not null, row_json text not null, payload " +
+                 (pg ? "bytea" : "blob") + ", data_table text not null default '')";
+    for (const auto& record : request.records) {
+      const auto id = number_of(record.id);
+      if (!id) continue;
+      long long key = *id;
+      // The row as it is, every column as text, whatever it holds.
+      std::string process, stage, entity, storage_type, reference, metadata, checksum, kind, schema;
+      long long version = 0, created = 0, size = 0, rows = 0;
+      *sql_ << "select process_id, stage_name, entity_name, version, storage_type,"
+               " data_reference, cast(metadata as text), created_at, size_bytes, checksum, kind,"
+               " cast(schema as text), row_count from intermediate_data where id = :id",
+          soci::use(key), soci::into(process), soci::into(stage), soci::into(entity),
+          soci::into(version), soci::into(storage_type), soci::into(reference),
+          soci::into(metadata), soci::into(created), soci::into(size), soci::into(checksum),
+          soci::into(kind), soci::into(schema), soci::into(rows);
+      if (!sql_->got_data()) continue;  // already gone
+      const std::string row = json::serialize(json::object{{"id", key},
+                                                           {"process_id", process},
+                                                           {"stage_name", stage},
+                                                           {"entity_name", entity},
+                                                           {"version", version},
+                                                           {"storage_type", storage_type},
+                                                           {"data_reference", reference},
+                                                           {"metadata", metadata},
+                                                           {"created_at", created},
+                                                           {"size_bytes", size},
+                                                           {"checksum", checksum},
+                                                           {"kind", kind},
+                                                           {"schema", schema},
+                                                           {"row_count", rows}});
+      // Its typed table keeps its rows under another name (the name comes
+      // from the id, not from data_reference, which may be what is damaged).
+      std::string moved_table;
+      if (const std::string table = data_table_name(key); table_exists(table)) {
+        moved_table = "bdp_quarantine_data_" + std::to_string(key);
+        *sql_ << "alter table " + table + " rename to " + moved_table;
+      }
+      const std::string reason = record.damage.empty() ? "moved on request" : record.damage;
+      long long moved_id = 0;
+      *sql_ << "insert into bdp_quarantine (quarantined_at, source, source_id, reason, row_json,"
+               " payload, data_table) select :t, 'intermediate_data', :sid, :reason, :row,"
+               " payload, :dt from intermediate_data where id = :id returning id",
+          soci::use(now, "t"), soci::use(record.id, "sid"), soci::use(reason, "reason"),
+          soci::use(row, "row"), soci::use(moved_table, "dt"), soci::use(key, "id"),
+          soci::into(moved_id);
+      *sql_ << "delete from intermediate_data where id = :id", soci::use(key);
+      // A placeholder process row goes with its last record, as in remove().
+      *sql_ << std::string("delete from bdp_processes where id = :p and recorded = ") +
+                   (pg ? "false" : "0") +
+                   " and not exists (select 1 from intermediate_data where process_id = :p2)",
+          soci::use(process, "p"), soci::use(process, "p2");
+      report.moved.push_back(
+          describe_record(record) + " -> bdp_quarantine row " + std::to_string(moved_id) +
+          (moved_table.empty() ? std::string() : " (its table renamed " + moved_table + ")"));
+    }
+    for (const auto& process : request.processes) {
+      std::string name, description, status, config, summary;
+      long long started = 0, finished = 0;
+      *sql_ << "select name, description, status, started_at, finished_at, cast(config as"
+               " text), cast(summary as text) from bdp_processes where id = :id and recorded = " +
+                   std::string(pg ? "true" : "1"),
+          soci::use(process.id), soci::into(name), soci::into(description), soci::into(status),
+          soci::into(started), soci::into(finished), soci::into(config), soci::into(summary);
+      if (!sql_->got_data()) continue;  // already gone
+      const std::string row = json::serialize(json::object{{"id", process.id},
+                                                           {"name", name},
+                                                           {"description", description},
+                                                           {"status", status},
+                                                           {"started_at", started},
+                                                           {"finished_at", finished},
+                                                           {"config", config},
+                                                           {"summary", summary}});
+      const std::string reason = process.damage.empty() ? "moved on request" : process.damage;
+      long long moved_id = 0;
+      *sql_ << "insert into bdp_quarantine (quarantined_at, source, source_id, reason, row_json,"
+               " data_table) values (:t, 'bdp_processes', :sid, :reason, :row, '') returning id",
+          soci::use(now, "t"), soci::use(process.id, "sid"), soci::use(reason, "reason"),
+          soci::use(row, "row"), soci::into(moved_id);
+      // Out of the listings as in remove_process(): the row stays, with a
+      // sound placeholder summary, while records still refer to it.
+      ProcessInfo placeholder;
+      placeholder.id = process.id;
+      placeholder.name = name;
+      placeholder.started_at = started;
+      const std::string placeholder_summary = json::serialize(placeholder.to_json());
+      *sql_ << std::string("update bdp_processes set recorded = ") + (pg ? "false" : "0") +
+                   ", summary = " + json_param("s") + " where id = :id",
+          soci::use(placeholder_summary, "s"), soci::use(process.id, "id");
+      *sql_ << "delete from bdp_processes where id = :id and not exists (select 1 from "
+               "intermediate_data where process_id = :id2)",
+          soci::use(process.id, "id"), soci::use(process.id, "id2");
+      report.moved.push_back("process record " + process.id + " -> bdp_quarantine row " +
+                             std::to_string(moved_id));
+    }
+    tx.commit();
+  } catch (const soci::soci_error& e) {
+    database_error(e, "cannot quarantine damaged entries");
+  }
+  return report;
 }
 
 }  // namespace bdp::socidb

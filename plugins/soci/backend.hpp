@@ -8,6 +8,10 @@
 // across processes: every store is one transaction, versions are assigned
 // under a write lock (SQLite BEGIN IMMEDIATE, a PostgreSQL advisory lock)
 // and guarded by a unique constraint. See docs/storage-db.md.
+//
+// Opened read-only, it creates, migrates and writes nothing: SQLite through
+// a read-only (or query-only) connection, PostgreSQL with every transaction
+// read-only.
 #pragma once
 
 #include "connection.hpp"
@@ -36,8 +40,13 @@ class SociBackend final : public Backend {
   // block, bdp::Error(io) naming the redacted connection when the database
   // cannot be reached or opened, bdp::Error(unsupported) when its schema is
   // newer than this plugin.
+  // With `read_only`, opens an existing store only: a SQLite file that does
+  // not exist, or a database without the bdp schema, is bdp::Error(not_found)
+  // "no store at LOCATION"; a schema older than this plugin is
+  // bdp::Error(unsupported) too; store(), remove(), save_process() and
+  // remove_process() throw bdp::Error(invalid_argument).
   SociBackend(std::string_view instance, const boost::json::object& config,
-              const std::filesystem::path& base_dir);
+              const std::filesystem::path& base_dir, bool read_only = false);
   ~SociBackend() override;
 
   std::string location() const override { return settings_.display; }
@@ -50,6 +59,10 @@ class SociBackend final : public Backend {
   std::vector<ProcessInfo> list_processes() override;
   void remove_process(std::string_view process_id) override;
   BackendStats stats() override;
+  // Moves damaged rows into the table bdp_quarantine (created when first
+  // needed), all in one transaction; a reference table is renamed
+  // bdp_quarantine_data_<id>. See docs/storage-db.md.
+  QuarantineReport quarantine(const QuarantineRequest& request) override;
 
  private:
   // The sqlite3* or PGconn* under the SOCI session.
@@ -59,9 +72,15 @@ class SociBackend final : public Backend {
   std::string json_param(std::string_view name) const;
   std::string json_column(std::string_view column) const;
   std::string where() const;
+  bool table_exists(const std::string& name);
   [[noreturn]] void database_error(const std::exception& e, const std::string& doing) const;
+  // Opens the SQLite file read-only (see the constructor).
+  void open_sqlite_read_only();
+  // Throws bdp::Error(invalid_argument) when the backend is read-only.
+  void check_writable(std::string_view doing) const;
 
   std::string instance_;
+  bool read_only_ = false;
   Settings settings_;
   std::mutex mutex_;
   std::unique_ptr<soci::session> sql_;

@@ -14,8 +14,8 @@ const bdp::PluginDescriptor* describe() noexcept {
 
 void create(const bdp::CreateRequest& request, bdp::CreateResult& result) noexcept {
   bdp::plugin_guard(result, [&] {
-    result.backend =
-        std::make_unique<bdp::socidb::SociBackend>(request.name, *request.config, request.base_dir);
+    result.backend = std::make_unique<bdp::socidb::SociBackend>(
+        request.name, *request.config, request.base_dir, request.read_only);
   });
 }
 

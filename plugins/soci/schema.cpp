@@ -136,6 +136,27 @@ void ensure_schema(soci::session& sql, Dialect dialect, const std::string& displ
   }
 }
 
+void check_schema(soci::session& sql, Dialect dialect, const std::string& display,
+                  const std::string& location) {
+  const int version = current_version(sql, dialect);
+  if (version < 0) {
+    throw Error(ErrorCode::not_found,
+                "no store at " + location + " (the database holds no bdp schema)");
+  }
+  if (version > kSchemaVersion) {
+    throw Error(ErrorCode::unsupported,
+                "database " + display + " has bdp schema version " + std::to_string(version) +
+                    ", newer than this soci plugin's " + std::to_string(kSchemaVersion) +
+                    ": upgrade bdp to read it");
+  }
+  if (version < kSchemaVersion) {
+    throw Error(ErrorCode::unsupported,
+                "database " + display + " has bdp schema version " + std::to_string(version) +
+                    ", older than this soci plugin's " + std::to_string(kSchemaVersion) +
+                    ", and is open read-only: a read-write open (bdp run) migrates it");
+  }
+}
+
 std::string data_table_name(long long id) {
   return "bdp_data_" + std::to_string(id);
 }

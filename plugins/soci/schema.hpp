@@ -32,6 +32,13 @@ inline constexpr int kSchemaVersion = 1;
 // `display` when the database's schema is newer than this plugin.
 void ensure_schema(soci::session& sql, Dialect dialect, const std::string& display);
 
+// For a database opened read-only: checks its schema without changing
+// anything. Throws bdp::Error(not_found) "no store at `location`" when it
+// holds no bdp schema, bdp::Error(unsupported) naming `display` when its
+// schema is newer than this plugin, or older (a read-write open migrates it).
+void check_schema(soci::session& sql, Dialect dialect, const std::string& display,
+                  const std::string& location);
+
 // "bdp_data_<id>": the name of the reference table of record `id`.
 std::string data_table_name(long long id);
 // True when `name` is a name data_table_name() makes.

@@ -1,11 +1,14 @@
 #include <bdp/sdk/binary.hpp>
 
+#include <bdp/sdk/checksum.hpp>
 #include <bdp/sdk/error.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <array>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -192,7 +195,116 @@ Column decode_column(Reader& in, std::uint64_t rows) {
   return builder.finish();
 }
 
+// Feeds content_checksum: the bytes encode() would write, a chunk at a time.
+class ContentSum {
+ public:
+  template <class T>
+  void put(T value) noexcept {
+    sum_.update(&value, sizeof(T));
+  }
+  void bytes(std::string_view data) noexcept { sum_.update(data); }
+
+  // The rows of `column` as encode_column writes them, with null cells and
+  // NaNs canonical. Values go through a small buffer so that the hashing
+  // sees large pieces.
+  void column(const Column& column) {
+    const std::size_t rows = column.size();
+    put<std::uint32_t>(static_cast<std::uint32_t>(column.name().size()));
+    bytes(column.name());
+    put<std::uint8_t>(static_cast<std::uint8_t>(column.type()));
+    const bool has_nulls = column.null_count() != 0;
+    put<std::uint8_t>(has_nulls ? 1 : 0);
+    if (has_nulls) {
+      chunked<unsigned char>(
+          rows, [&](std::size_t r) -> unsigned char { return column.is_null(r) ? 0 : 1; });
+    }
+    switch (column.type()) {
+      case ColumnType::int64:
+      case ColumnType::timestamp: {
+        const auto values = column.int64_values();
+        if (!has_nulls) {
+          sum_.update(values.data(), rows * sizeof(std::int64_t));
+        } else {
+          chunked<std::int64_t>(rows, [&](std::size_t r) -> std::int64_t {
+            return column.is_null(r) ? 0 : values[r];
+          });
+        }
+        break;
+      }
+      case ColumnType::float64: {
+        const auto values = column.float64_values();
+        chunked<std::uint64_t>(rows, [&](std::size_t r) -> std::uint64_t {
+          if (has_nulls && column.is_null(r)) return 0;
+          const double v = values[r];
+          return std::isnan(v) ? kQuietNan : std::bit_cast<std::uint64_t>(v);
+        });
+        break;
+      }
+      case ColumnType::boolean:
+        chunked<unsigned char>(rows, [&](std::size_t r) -> unsigned char {
+          return !column.is_null(r) && column.bool_at(r) ? 1 : 0;
+        });
+        break;
+      case ColumnType::string: {
+        std::uint64_t offset = 0;
+        put<std::uint64_t>(0);
+        chunked<std::uint64_t>(rows, [&](std::size_t r) -> std::uint64_t {
+          offset += column.is_null(r) ? 0 : column.string_at(r).size();
+          return offset;
+        });
+        // The bytes, in runs of cells that lie next to each other in memory.
+        const char* run = nullptr;
+        std::size_t run_size = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+          if (column.is_null(r)) continue;
+          const std::string_view cell = column.string_at(r);
+          if (cell.empty()) continue;
+          if (run != nullptr && run + run_size == cell.data()) {
+            run_size += cell.size();
+            continue;
+          }
+          if (run != nullptr) sum_.update(run, run_size);
+          run = cell.data();
+          run_size = cell.size();
+        }
+        if (run != nullptr) sum_.update(run, run_size);
+        break;
+      }
+    }
+  }
+
+  std::string text() const { return sum_.text(); }
+
+ private:
+  static constexpr std::uint64_t kQuietNan = 0x7ff8000000000000ULL;
+
+  // Hashes value(0) .. value(rows - 1), each a T, through a buffer.
+  template <class T, class Value>
+  void chunked(std::size_t rows, Value&& value) {
+    constexpr std::size_t kChunk = 4096;
+    std::array<T, kChunk> buffer;
+    for (std::size_t start = 0; start < rows; start += kChunk) {
+      const std::size_t n = std::min(kChunk, rows - start);
+      for (std::size_t i = 0; i < n; ++i) buffer[i] = value(start + i);
+      sum_.update(buffer.data(), n * sizeof(T));
+    }
+  }
+
+  Checksum sum_;
+};
+
 }  // namespace
+
+std::string content_checksum(const Table& table) {
+  ContentSum sum;
+  sum.bytes(kMagic);
+  sum.put<std::uint8_t>(static_cast<std::uint8_t>(kFormatVersion));
+  sum.put<std::uint8_t>(static_cast<std::uint8_t>(PayloadKind::table));
+  sum.put<std::uint32_t>(static_cast<std::uint32_t>(table.num_columns()));
+  sum.put<std::uint64_t>(table.num_rows());
+  for (const auto& column : table.columns()) sum.column(column);
+  return sum.text();
+}
 
 void encode(const Payload& payload, std::string& out) {
   out.append(kMagic);

@@ -10,6 +10,7 @@
 #include <bdp/conformance/conformance.hpp>
 #include <bdp/plugin_host.hpp>
 #include <bdp/sdk/backend.hpp>
+#include <bdp/sdk/binary.hpp>
 #include <bdp/sdk/error.hpp>
 #include <bdp/sdk/table.hpp>
 
@@ -331,7 +332,9 @@ void killed_writer_leaves_nothing(MakeDatabase make) {
   auto db = make();
   const auto marker = db->dir().path() / "paused";
   const pid_t pid = spawn([&db, &marker] {
-    bdp::PluginHost host;
+    // The copy of the plugin with its test hook compiled in (the installed
+    // one has none).
+    bdp::PluginHost host({BDP_TEST_HOOK_PLUGIN_DIR});
     auto backend = db->open(host, 0);  // every table by reference
     store(*backend, bdp::Payload(numbers_table(50)), "p1", "first");
     ::setenv("BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT", marker.c_str(), 1);
@@ -475,6 +478,197 @@ void retrieve_racing_a_remove_is_not_found(MakeDatabase make) {
   BOOST_TEST_MESSAGE(read << " retrieves, " << gone << " of records removed meanwhile");
 }
 
+// A process record "p<n>" with name "run <n>".
+void save_process(bdp::Backend& backend, const std::string& id, std::int64_t started) {
+  bdp::ProcessInfo process;
+  process.id = id;
+  process.name = "run " + id;
+  process.status = bdp::ProcessStatus::completed;
+  process.started_at = started;
+  process.finished_at = started + 10;
+  backend.save_process(process);
+}
+
+const bdp::RecordInfo& by_id(const std::vector<bdp::RecordInfo>& records, const std::string& id) {
+  for (const auto& r : records) {
+    if (r.id == id) return r;
+  }
+  BOOST_FAIL("record " << id << " is not listed");
+  return records.front();
+}
+
+void damaged_rows_are_listed_marked(MakeDatabase make) {
+  auto db = make();
+  bdp::PluginHost host;
+  auto backend = db->open(host, 4096);
+  auto meta = backend->store(bdp::StoreRequest{"p1", "load", "meta", {{"k", 1}}},
+                             bdp::Payload(numbers_table(3)));
+  auto schema = store(*backend, bdp::Payload(numbers_table(2000)), "p1", "load", "schema");
+  auto sound = backend->store(bdp::StoreRequest{"p2", "load", "sound", {{"k", 1}}},
+                              bdp::Payload(numbers_table(4)));
+  save_process(*backend, "p1", 100);
+  save_process(*backend, "p2", 200);
+  // Valid JSON of the wrong shape: jsonb on PostgreSQL takes it too.
+  db->query("update intermediate_data set metadata = '[1, 2]' where id = " + meta.id);
+  db->query("update intermediate_data set schema = '{\"not\": \"a list\"}' where id = " +
+            schema.id);
+  db->query("update bdp_processes set summary = '\"gone\"' where id = 'p1'");
+
+  const auto records = backend->list(bdp::Query{});
+  BOOST_REQUIRE(records.size() == 3u);
+  const auto& m = by_id(records, meta.id);
+  BOOST_TEST(m.process_id == "p1");
+  BOOST_TEST(m.entity_name == "meta");
+  BOOST_TEST(m.version == 1);
+  BOOST_TEST(m.damage.find("record " + meta.id) != std::string::npos, m.damage);
+  BOOST_TEST(m.damage.find("metadata column") != std::string::npos, m.damage);
+  const auto& s = by_id(records, schema.id);
+  BOOST_TEST(s.damage.find("schema column") != std::string::npos, s.damage);
+  BOOST_TEST(s.row_count == 2000);
+  BOOST_TEST(by_id(records, sound.id).damage.empty());
+  // Filters apply as far as the readable columns go: a damaged metadata
+  // matches no metadata filter.
+  bdp::Query in_p1;
+  in_p1.process_id = "p1";
+  BOOST_TEST(backend->list(in_p1).size() == 2u);
+  bdp::Query with_k;
+  with_k.metadata_equals.emplace_back("k", 1);
+  const auto k = backend->list(with_k);
+  BOOST_REQUIRE(k.size() == 1u);
+  BOOST_TEST(k[0].id == sound.id);
+  // Retrieving a damaged record is corrupt with the reason; the others work.
+  bdp::test::expect_error([&] { backend->retrieve(m); }, bdp::ErrorCode::corrupt,
+                          {"record " + meta.id, "metadata column"});
+  // Also given the record as it was stored, before the damage.
+  bdp::test::expect_error([&] { backend->retrieve(schema); }, bdp::ErrorCode::corrupt,
+                          {"record " + schema.id, "schema column"});
+  BOOST_TEST(backend->retrieve(by_id(records, sound.id)).table()->equals(*numbers_table(4)));
+
+  // The damaged process row is listed with its own columns.
+  const auto processes = backend->list_processes();
+  BOOST_REQUIRE(processes.size() == 2u);
+  BOOST_TEST(processes[0].id == "p2");
+  BOOST_TEST(processes[0].damage.empty());
+  BOOST_TEST(processes[1].id == "p1");
+  BOOST_TEST(processes[1].name == "run p1");
+  BOOST_TEST(processes[1].started_at == 100);
+  BOOST_TEST(bdp::to_string(processes[1].status) == "completed");
+  BOOST_TEST(processes[1].damage.find("process row p1") != std::string::npos, processes[1].damage);
+  // A summary that names another process is damage too.
+  db->query(
+      "update bdp_processes set summary = (select summary from bdp_processes where id ="
+      " 'p2') where id = 'p1'");
+  const auto again = backend->list_processes();
+  BOOST_REQUIRE(again.size() == 2u);
+  BOOST_TEST(again[1].id == "p1");
+  BOOST_TEST(again[1].damage.find("names process 'p2'") != std::string::npos, again[1].damage);
+}
+
+void changed_reference_table_is_detected(MakeDatabase make) {
+  auto db = make();
+  bdp::PluginHost host;
+  auto backend = db->open(host, 0);  // every table by reference
+  auto table = numbers_table(500);
+  auto r = store(*backend, bdp::Payload(table), "p1", "load", "a");
+  auto nudged = store(*backend, bdp::Payload(table), "p1", "load", "b");
+  BOOST_TEST(r.checksum == bdp::binary::content_checksum(*table));
+  BOOST_TEST(db->query("select checksum from intermediate_data where id = " + r.id) == r.checksum);
+  BOOST_TEST(backend->retrieve(r).table()->equals(*table));
+  // One value changed by hand, same type, same row count.
+  db->query("update " + r.data_reference + " set label = 'row x' where id = 250");
+  bdp::test::expect_error(
+      [&] { backend->retrieve(r); }, bdp::ErrorCode::corrupt,
+      {"record " + r.id, "p1/load/a", "reference table " + r.data_reference, "was changed"});
+  db->query("update " + nudged.data_reference + " set price = price + 1e-9 where id = 0");
+  bdp::test::expect_error([&] { backend->retrieve(nudged); }, bdp::ErrorCode::corrupt,
+                          {"record " + nudged.id, "was changed"});
+  // A row written before reference tables had a checksum still reads.
+  auto old = store(*backend, bdp::Payload(table), "p1", "load", "old");
+  db->query("update intermediate_data set checksum = '' where id = " + old.id);
+  BOOST_TEST(backend->retrieve(by_id(backend->list(bdp::Query{}), old.id)).table()->equals(*table));
+}
+
+void quarantine_moves_damaged_rows_aside(MakeDatabase make) {
+  auto db = make();
+  bdp::PluginHost host;
+  auto backend = db->open(host, 4096);
+  auto meta = store(*backend, bdp::Payload(numbers_table(3)), "p1", "load", "meta");
+  auto changed = store(*backend, bdp::Payload(numbers_table(2000)), "p1", "load", "changed");
+  auto sound = store(*backend, bdp::Payload(numbers_table(4)), "p1", "load", "sound");
+  auto other = store(*backend, bdp::Payload(numbers_table(5)), "p2", "load", "default");
+  save_process(*backend, "p1", 100);
+  save_process(*backend, "p2", 200);
+  db->query("update intermediate_data set metadata = '[1]' where id = " + meta.id);
+  db->query("update " + changed.data_reference + " set id = -1 where id = 7");
+  db->query("update bdp_processes set summary = '[]' where id = 'p1'");
+
+  bdp::QuarantineRequest request;
+  for (auto r : backend->list(bdp::Query{})) {
+    if (r.id == changed.id) r.damage = "its table was changed";
+    if (!r.damage.empty()) request.records.push_back(r);
+  }
+  for (const auto& p : backend->list_processes()) {
+    if (!p.damage.empty()) request.processes.push_back(p);
+  }
+  BOOST_REQUIRE(request.records.size() == 2u);
+  BOOST_REQUIRE(request.processes.size() == 1u);
+  const auto report = backend->quarantine(request);
+  BOOST_TEST(report.location.find("bdp_quarantine") != std::string::npos);
+  BOOST_REQUIRE(report.moved.size() == 3u);
+  BOOST_TEST((report.moved[0] + report.moved[1]).find("bdp_quarantine_data_" + changed.id) !=
+             std::string::npos);
+  BOOST_TEST(report.moved[2].find("process record p1") != std::string::npos);
+
+  // Out of the listings; everything else as before.
+  std::set<std::string> listed;
+  for (const auto& r : backend->list(bdp::Query{})) listed.insert(r.id);
+  BOOST_TEST((listed == std::set<std::string>{sound.id, other.id}));
+  const auto processes = backend->list_processes();
+  BOOST_REQUIRE(processes.size() == 1u);
+  BOOST_TEST(processes[0].id == "p2");
+  BOOST_TEST(backend->retrieve(sound).table()->equals(*numbers_table(4)));
+  bdp::test::expect_error([&] { backend->retrieve(changed); }, bdp::ErrorCode::not_found,
+                          {"record " + changed.id});
+  // Kept, with the reasons: the rows, the inline blob, the renamed table.
+  BOOST_TEST(db->query("select source || ':' || source_id from bdp_quarantine order by"
+                       " source, source_id") == "bdp_processes:p1\nintermediate_data:" + meta.id +
+                                                    "\nintermediate_data:" + changed.id);
+  BOOST_TEST(db->query("select count(*) from bdp_quarantine where reason like '%metadata column%'"
+                       " and payload is not null and row_json like '%\"entity_name\":\"meta\"%'") ==
+             "1");
+  BOOST_TEST(db->query("select count(*) from bdp_quarantine where reason = 'its table was "
+                       "changed' and data_table = 'bdp_quarantine_data_" +
+                       changed.id + "'") == "1");
+  BOOST_TEST(db->query("select count(*) from bdp_quarantine_data_" + changed.id) == "2000");
+  BOOST_TEST(db->count_data_tables() == "0");
+  // The process row stays while its records need it, out of the listings.
+  BOOST_TEST(db->query("select count(*) from bdp_processes where id = 'p1'") == "1");
+  // A second run finds nothing left to move.
+  BOOST_TEST(backend->quarantine(request).moved.empty());
+  // New stores work; the versions of a quarantined key start again, as after remove().
+  auto next = store(*backend, bdp::Payload(numbers_table(1)), "p1", "load", "meta");
+  BOOST_TEST(next.version == 1);
+}
+
+void garbage_in_sqlite_text_columns_is_listed_marked(MakeDatabase make) {
+  auto db = make();
+  bdp::PluginHost host;
+  auto backend = db->open(host);
+  auto r = store(*backend, bdp::Payload(numbers_table(3)));
+  save_process(*backend, "p1", 100);
+  db->query("update intermediate_data set metadata = '{\"cut off', kind = 'tabel' where id = " +
+            r.id);
+  db->query("update bdp_processes set summary = substr(summary, 1, 20) where id = 'p1'");
+  const auto records = backend->list(bdp::Query{});
+  BOOST_REQUIRE(records.size() == 1u);
+  BOOST_TEST(!records[0].damage.empty());
+  const auto processes = backend->list_processes();
+  BOOST_REQUIRE(processes.size() == 1u);
+  BOOST_TEST(processes[0].damage.find("not JSON") != std::string::npos, processes[0].damage);
+  bdp::test::expect_error([&] { backend->retrieve(r); }, bdp::ErrorCode::corrupt,
+                          {"record " + r.id});
+}
+
 void newer_schema_is_refused(MakeDatabase make) {
   auto db = make();
   {
@@ -507,6 +701,22 @@ BOOST_AUTO_TEST_CASE(sqlite_threshold_splits_inline_and_reference) {
 
 BOOST_AUTO_TEST_CASE(sqlite_damaged_blob_is_reported_as_corrupt) {
   damaged_blob_is_detected(&Database::sqlite_file);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_damaged_rows_are_listed_marked_and_retrieve_is_corrupt) {
+  damaged_rows_are_listed_marked(&Database::sqlite_file);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_garbage_in_text_columns_is_listed_marked) {
+  garbage_in_sqlite_text_columns_is_listed_marked(&Database::sqlite_file);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_changed_reference_table_value_is_corrupt) {
+  changed_reference_table_is_detected(&Database::sqlite_file);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_quarantine_moves_damaged_rows_aside) {
+  quarantine_moves_damaged_rows_aside(&Database::sqlite_file);
 }
 
 BOOST_AUTO_TEST_CASE(sqlite_four_writer_processes_get_unique_versions) {
@@ -628,6 +838,18 @@ BOOST_AUTO_TEST_CASE(sqlite_synchronous_full_is_applied) {
   BOOST_TEST(backend->retrieve(r).table()->num_rows() == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(the_plugin_built_for_use_has_no_test_hook) {
+  auto contains = [](const std::filesystem::path& file, std::string_view text) {
+    return bdp::test::read_file(file).find(text) != std::string::npos;
+  };
+  const std::string hook = "BDP_SOCI_TEST_PAUSE_BEFORE_COMMIT";
+  const auto shipped = bdp::PluginHost::default_plugin_dir() / "libbdp_soci.so";
+  const auto test_copy = std::filesystem::path(BDP_TEST_HOOK_PLUGIN_DIR) / "libbdp_soci.so";
+  BOOST_REQUIRE(std::filesystem::exists(shipped));
+  BOOST_TEST(!contains(shipped, hook));
+  BOOST_TEST(contains(test_copy, hook));  // the check above can see it when it is there
+}
+
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_database_is_a_one_line_error) {
   TempDir dir;
   bdp::test::write_file(dir / "junk.sqlite", std::string(4096, 'x'));
@@ -661,6 +883,18 @@ BOOST_AUTO_TEST_CASE(postgresql_threshold_splits_inline_and_reference) {
 
 BOOST_AUTO_TEST_CASE(postgresql_damaged_blob_is_reported_as_corrupt) {
   damaged_blob_is_detected(&Database::postgres);
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_damaged_rows_are_listed_marked_and_retrieve_is_corrupt) {
+  damaged_rows_are_listed_marked(&Database::postgres);
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_changed_reference_table_value_is_corrupt) {
+  changed_reference_table_is_detected(&Database::postgres);
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_quarantine_moves_damaged_rows_aside) {
+  quarantine_moves_damaged_rows_aside(&Database::postgres);
 }
 
 BOOST_AUTO_TEST_CASE(postgresql_four_writer_processes_get_unique_versions) {

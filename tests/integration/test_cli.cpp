@@ -324,6 +324,34 @@ BOOST_AUTO_TEST_CASE(duplicate_stage_name_exits_2_naming_the_stage) {
   expect_config_error(bdp_cli({"run", file.string()}), {file.string(), "stages[1].name", "gen"});
 }
 
+BOOST_AUTO_TEST_CASE(a_key_given_twice_exits_2_naming_the_key_path_and_both_lines) {
+  TempDir dir;
+  auto file = write_project(dir, "twice.json", R"({"project": "x", "stages": [
+    {"name": "gen", "processor": "generate",
+     "params": {"rows": 10,
+                "rows": 20}}]})");
+  expect_config_error(bdp_cli({"run", file.string()}), {file.string(), "stages.gen.params.rows",
+                                                        "given twice", "line 3 and line 4"});
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_project_name_exits_2_naming_the_file_and_key) {
+  TempDir dir;
+  auto file = write_project(dir, "empty.json", R"({"project": "", "stages": [)" + kGenerate + "]}");
+  expect_config_error(bdp_cli({"run", file.string()}),
+                      {file.string() + ": project: must not be empty"});
+  // An empty --name would be renamed the same way.
+  auto ok = write_project(dir, "ok.json", project_with_stages(kGenerate));
+  expect_config_error(bdp_cli({"run", ok.string(), "--name", ""}), {"--name", "must not be empty"});
+}
+
+BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_key_is_shown_escaped_in_the_whole_error_line) {
+  TempDir dir;
+  auto file = write_project(dir, "nul.json",
+                            R"({"project": "x", "a\u0000b": 1, "stages": [)" + kGenerate + "]}");
+  expect_config_error(bdp_cli({"run", file.string()}),
+                      {file.string() + ": a\\x00b: unknown key (allowed: project, "});
+}
+
 BOOST_AUTO_TEST_CASE(unknown_processor_exits_2_listing_available_ones) {
   TempDir dir;
   auto file = write_project(
@@ -428,6 +456,57 @@ BOOST_AUTO_TEST_CASE(stage_comparing_column_with_wrong_type_exits_1_naming_the_s
 }
 
 // --------------------------------------------------------- config show
+
+BOOST_AUTO_TEST_CASE(a_stage_running_out_of_memory_fails_naming_the_stage_process_and_budget) {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer reserves more address space than any limit would allow.
+  BOOST_TEST_MESSAGE("skipped under AddressSanitizer: it cannot run with a limited address space");
+  return;
+#endif
+  TempDir dir;
+  // "huge" asks for 10^9 rows (tens of GiB) in a bdp limited to 2 GiB of
+  // address space: its allocations fail for real.
+  auto project = [&](const std::string& budget) {
+    return write_project(dir, "oom.json",
+                         R"({"project": "oom",
+      "storage_strategy": {"mode": "persist", "cleanup_policy": "keep_all")" +
+                             budget + R"(},
+      "stages": [)" + kGenerate +
+                             R"(,
+        {"name": "huge", "processor": "generate", "params": {"rows": 1000000000}}]})");
+  };
+  auto limited_run = [&](const fs::path& file) {
+    return bdp::test::run_command({"/bin/sh", "-c", "ulimit -v 2097152 && exec \"$0\" \"$@\"",
+                                   bdp::test::cli_path().string(), "run", file.string(), "--json"},
+                                  {"BDP_PLUGIN_PATH=", "BDP_DEFAULTS="});
+  };
+  for (const std::string budget : {"", R"(, "max_memory_bytes": 1000000)"}) {
+    BOOST_TEST_CONTEXT("budget '" << budget << "'") {
+      const auto file = project(budget);
+      auto r = limited_run(file);
+      const std::string process =
+          r.out.empty() ? std::string() : std::string(parse_json(r.out).at("id").as_string());
+      expect_one_line_error(r, 1,
+                            {"stage 'huge' of process '" + process + "' failed: out of memory",
+                             budget.empty() ? "no memory budget is set"
+                                            : "storage_strategy.max_memory_bytes = 1000000 bytes"});
+      BOOST_TEST(!contains(r.err, "internal error"), describe(r));
+      BOOST_TEST(!process.empty(), describe(r));
+      // The failure is recorded, and what was stored before it stays.
+      auto ps = bdp_cli({"--config", file.string(), "ps", "--json"});
+      BOOST_TEST_REQUIRE(ps.exit_code == 0, describe(ps));
+      const auto stored = parse_json(ps.out).as_array().at(0);
+      BOOST_TEST(stored.at("id").as_string() == process);
+      BOOST_TEST(stored.at("status").as_string() == "failed");
+      BOOST_TEST(stage_of(stored, "huge").at("status").as_string() == "failed");
+      BOOST_TEST(contains(std::string(stage_of(stored, "huge").at("message").as_string()),
+                          "out of memory"));
+      auto shown = bdp_cli({"--config", file.string(), "show", process + "/gen", "--json"});
+      BOOST_TEST_REQUIRE(shown.exit_code == 0, describe(shown));
+      BOOST_TEST(parse_json(shown.out).at(0).at("data").at("total_rows").as_int64() == 10);
+    }
+  }
+}
 
 BOOST_AUTO_TEST_CASE(config_show_explain_names_runtime_layer_for_set) {
   auto r = bdp_cli({"config", "show", "--explain", quickstart().string(), "--set",

@@ -11,6 +11,10 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -202,6 +206,163 @@ BOOST_AUTO_TEST_CASE(export_then_import_into_another_store_then_diff_shows_no_di
   auto r = bdp_cli({"import", (dir / "export-csv").string(), "--config", other.string(), "--as",
                     "copy-damaged"});
   expect_one_line_error(r, 1, {damaged.string(), "checksum mismatch"});
+}
+
+// ------------------------------------------------- export: damaged records
+
+namespace {
+
+// The entries of `dir` other than `keep`: what an export left next to its
+// target (a hidden temporary folder, if it did not clean up).
+std::vector<std::string> entries_of(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// gen (SQLite, inline) -> cheap (SQLite, inline) -> by_region (CSV folder).
+fs::path write_inline_project(const TempDir& dir) {
+  const fs::path path = dir / "p.json";
+  bdp::test::write_file(path, R"({"project": "cmp",
+    "storage_strategy": {"mode": "persist", "cleanup_policy": "keep_all", "backend": "sqlite"},
+    "backends": {"sqlite": {"plugin": "soci", "connection": "sqlite3://db=store.sqlite",
+                            "inline_threshold_bytes": 100000000},
+                 "csv": {"plugin": "csv", "root": "csv-store"}},
+    "stages": [
+      {"name": "gen", "processor": "generate", "params": {"rows": 200, "seed": 3}},
+      {"name": "cheap", "processor": "filter", "inputs": ["gen"],
+       "params": {"column": "price", "op": "<", "value": 500}},
+      {"name": "by_region", "processor": "aggregate", "inputs": ["cheap"],
+       "params": {"group_by": ["region"], "sum": ["qty"], "count": true},
+       "storage": {"persist": true, "backend": "csv"}}]})");
+  return path;
+}
+
+// Flips one byte in the middle of `file` (same size: only the checksum tells).
+void damage(const fs::path& file) {
+  std::string data = bdp::test::read_file(file);
+  BOOST_TEST_REQUIRE(data.size() > 2u);
+  data[data.size() / 2] = data[data.size() / 2] == '7' ? '8' : '7';
+  bdp::test::write_file(file, data);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(export_with_a_damaged_csv_record_exports_the_others_names_it_and_exits_1) {
+  TempDir dir;
+  const auto project = write_inline_project(dir);
+  const std::string id = run_ok(project);
+  const fs::path data = dir / "csv-store" / id / "by_region" / "default" / "v1.csv";
+  BOOST_TEST_REQUIRE(fs::is_regular_file(data));
+  damage(data);
+
+  const fs::path out = dir / "exp";
+  auto r = bdp_cli({"--config", project.string(), "export", id, "--out", out.string()});
+  BOOST_TEST(r.exit_code == 1, describe(r));
+  // stderr: the failed record with its reason, then a summary line.
+  const auto lines = split_lines(r.err);
+  BOOST_TEST_REQUIRE(lines.size() == 2u, describe(r));
+  BOOST_TEST(contains(lines[0], "by_region/default@v1"), describe(r));
+  BOOST_TEST(contains(lines[0], data.string()), describe(r));
+  BOOST_TEST(contains(lines[0], "checksum"), describe(r));
+  BOOST_TEST(contains(lines[1], "1 of 3 records could not be read"), describe(r));
+  BOOST_TEST(contains(r.out, "exported 2 files"), describe(r));
+
+  // The good records are exported with a manifest that lists the failed one.
+  const auto manifest = parse_json(bdp::test::read_file(out / "manifest.json"));
+  BOOST_TEST(manifest.at("records").as_array().size() == 2u);
+  const auto& failed = manifest.at("failed").as_array();
+  BOOST_TEST_REQUIRE(failed.size() == 1u);
+  BOOST_TEST(failed[0].at("stage").as_string() == "by_region");
+  BOOST_TEST(failed[0].at("entity").as_string() == "default");
+  BOOST_TEST(failed[0].at("version").as_int64() == 1);
+  BOOST_TEST(failed[0].at("backend").as_string() == "csv");
+  BOOST_TEST(failed[0].at("error").as_string() == "corrupt");
+  BOOST_TEST(contains(std::string(failed[0].at("reason").as_string()), "checksum"));
+  BOOST_TEST(fs::is_regular_file(out / "gen" / "default.csv"));
+  BOOST_TEST(fs::is_regular_file(out / "cheap" / "default.csv"));
+  BOOST_TEST(!fs::exists(out / "by_region"));
+  BOOST_TEST((entries_of(dir.path()) ==
+              std::vector<std::string>{"csv-store", "exp", "p.json", "store.sqlite"}));
+
+  // --json says the same; the export still exits 1.
+  r = bdp_cli(
+      {"--config", project.string(), "export", id, "--out", (dir / "exp2").string(), "--json"});
+  BOOST_TEST(r.exit_code == 1, describe(r));
+  const auto j = parse_json(r.out);
+  BOOST_TEST(j.at("files").as_array().size() == 2u);
+  BOOST_TEST(j.at("failed").as_array().size() == 1u);
+  BOOST_TEST(j.at("failed").as_array()[0].at("stage").as_string() == "by_region");
+
+  // What was exported imports into another store.
+  const auto other = write_project(dir, "other.json", "csv");
+  r = bdp_cli({"import", out.string(), "--config", other.string(), "--as", "copy"});
+  BOOST_TEST(r.exit_code == 0, describe(r));
+  BOOST_TEST(contains(r.out, "imported 2 records of process copy"), describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(export_where_no_record_can_be_read_leaves_nothing_and_names_each_one) {
+  TempDir dir;
+  const auto project = write_inline_project(dir);
+  const std::string id = run_ok(project);
+  // Damage the SQLite rows of both stored stages.
+  auto r = bdp::test::run_command(
+      {"/usr/bin/sqlite3", (dir / "store.sqlite").string(),
+       "update intermediate_data set payload = zeroblob(length(payload)) where storage_type = "
+       "'inline' and stage_name in ('gen', 'cheap')"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  // An empty target folder is allowed, and stays empty.
+  const fs::path out = dir / "exp";
+  fs::create_directory(out);
+  const auto before = entries_of(dir.path());
+
+  r = bdp_cli({"--config", project.string(), "export", id + "/gen", "--out", out.string()});
+  expect_one_line_error(r, 1, {"gen/default@v1", "damaged", "nothing was written"});
+  BOOST_TEST(fs::is_empty(out));
+  BOOST_TEST(entries_of(dir.path()) == before, "no temporary folder is left");
+  r = bdp_cli({"--config", project.string(), "export", id + "/cheap", "--out", out.string()});
+  expect_one_line_error(r, 1, {"cheap/default@v1", "damaged"});
+  BOOST_TEST(fs::is_empty(out));
+
+  // The undamaged record still exports into the same folder.
+  r = bdp_cli({"--config", project.string(), "export", id + "/by_region", "--out", out.string()});
+  BOOST_TEST(r.exit_code == 0, describe(r));
+  BOOST_TEST(fs::is_regular_file(out / "manifest.json"));
+  BOOST_TEST(
+      parse_json(bdp::test::read_file(out / "manifest.json")).at("failed").as_array().empty());
+}
+
+BOOST_AUTO_TEST_CASE(export_removes_what_a_killed_export_left_and_completes) {
+  TempDir dir;
+  const auto project = write_project(dir, "p.json");
+  const std::string id = run_ok(project);
+  // A killed export leaves its hidden folder next to the target, named after
+  // its process, which is gone: a child that exited stands for it.
+  const pid_t gone = ::fork();
+  BOOST_TEST_REQUIRE(gone >= 0);
+  if (gone == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(gone, &status, 0);
+  const fs::path leftover = dir / (".exp.export-" + std::to_string(gone));
+  bdp::test::write_file(leftover / "gen" / "default.csv", "id\n1\n");
+  // One of a running export (this test's own parent process) is left alone.
+  const fs::path running = dir / (".exp.export-" + std::to_string(::getppid()));
+  bdp::test::write_file(running / "gen" / "default.csv", "id\n1\n");
+
+  const fs::path out = dir / "exp";
+  auto r = bdp_cli({"--config", project.string(), "export", id, "--out", out.string()});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(!fs::exists(leftover));
+  BOOST_TEST(fs::exists(running));
+  const auto manifest = parse_json(bdp::test::read_file(out / "manifest.json"));
+  BOOST_TEST(manifest.at("records").as_array().size() == 3u);
+  BOOST_TEST(manifest.at("failed").as_array().empty());
+
+  // A non-empty target is still refused, and kept as it was.
+  r = bdp_cli({"--config", project.string(), "export", id, "--out", out.string()});
+  expect_one_line_error(r, 2, {out.string(), "not empty"});
+  BOOST_TEST(fs::is_regular_file(out / "manifest.json"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -256,11 +257,154 @@ BOOST_AUTO_TEST_CASE(bad_selectors_are_one_line_with_close_matches) {
   expect_only_error(runs.cli({"ls", "--limit", "many"}), 2, {"--limit"});
 }
 
+BOOST_AUTO_TEST_CASE(negative_or_malformed_numeric_options_are_usage_errors_naming_the_option) {
+  TempDir dir;
+  const fs::path project = dir / "project.json";
+  bdp::test::write_file(project, R"({"project": "n",
+    "storage_strategy": {"mode": "persist", "backend": "sqlite"}, "stages": []})");
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", project.string()});
+    return bdp_cli(std::move(args));
+  };
+  // Every numeric option of every command: CLI11 alone would wrap -1 around
+  // to 2^64-1 and read 0x10 as 16 and 010 as 8.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
+      {"--limit", {"ps"}},
+      {"--limit", {"ls"}},
+      {"--head", {"show", "latest/gen"}},
+      {"--top", {"stats"}},
+      {"--examples", {"diff", "latest~1", "latest"}},
+      {"--keep-last", {"cleanup", "--dry-run"}},
+  };
+  for (const auto& [option, command] : commands) {
+    for (const std::string bad : {"-1", "-5", "0x10", "010.0", "+2", "1e3"}) {
+      BOOST_TEST_CONTEXT(command.front() << " " << option << " " << bad) {
+        auto args = command;
+        args.insert(args.end(), {option, bad});
+        expect_only_error(cli(args), 2, {option, "'" + bad + "' is not a whole number"});
+      }
+    }
+  }
+  // A limit of 0 would list nothing: refused too. --head 0 prints the
+  // metadata only and --keep-last 0 keeps every process: both allowed.
+  expect_only_error(cli({"ps", "--limit", "0"}), 2, {"--limit", "at least 1"});
+  expect_only_error(cli({"ls", "--limit", "0"}), 2, {"--limit", "at least 1"});
+  // Reading commands need a store (else "no store at PATH", exit 1): a
+  // cleanup that is not a dry run creates the empty one.
+  BOOST_TEST_REQUIRE(cli({"cleanup"}).exit_code == 0);
+  BOOST_TEST(cli({"ps", "--limit", "010"}).exit_code == 0);  // decimal: ten
+  BOOST_TEST(cli({"cleanup", "--dry-run", "--keep-last", "0"}).exit_code == 0);
+}
+
+namespace {
+
+// A raw control byte, DEL, a C1 control or an invalid UTF-8 byte in `text`,
+// or "" when it has none: what a terminal must never receive from a table.
+std::string raw_control_in(const std::string& text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n') || c == 0x7f || c == 0xff) return "byte " + std::to_string(c);
+    if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      return "a C1 control";
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tables_show_escape_sequences_nul_newlines_and_bad_utf8_escaped) {
+  TempDir dir;
+  // Cells (and a column name) with ESC, NUL, a newline, a C1 control (CSI)
+  // and a byte that is not UTF-8; a process name with ESC and a newline.
+  const std::string esc = "\x1b[31m";
+  const std::string nul(1, '\0');
+  const std::string csi = "\xc2\x9b";
+  const std::string bad = "\xff";
+  bdp::test::write_file(dir / "a.csv",
+                        "id,\"note" + esc + "\"\n1,\"red" + esc + "x\"\n2,\"a" + nul + "b\nc\"\n");
+  bdp::test::write_file(dir / "b.csv", "id,\"note" + esc + "\"\n1,\"" + csi + "y" + bad +
+                                           "\"\n2,\"a" + nul + "b\nc\"\n");
+  const fs::path project = dir / "project.json";
+  bdp::test::write_file(project, R"({"project": "esc",
+    "storage_strategy": {"mode": "persist", "backend": "sqlite", "cleanup_policy": "keep_all"},
+    "stages": [{"name": "load", "processor": "read_csv",
+                "params": {"path": "a.csv", "schema": {"id": "int64"}}}]})");
+  const std::string name = "evil" + esc + "\nname";
+  auto r = bdp_cli({"run", project.string(), "--name", name});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  BOOST_TEST(raw_control_in(r.out).empty(), raw_control_in(r.out) << "\n" << describe(r));
+  r = bdp_cli({"run", project.string(), "--name", name, "--set", "stages.load.params.path=b.csv",
+               "--set", "description=" + esc + "\n"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, describe(r));
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", project.string()});
+    const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+    auto result = bdp_cli(std::move(args));
+    BOOST_TEST(result.exit_code == 0, describe(result));
+    if (!json) {  // --json prints the stored bytes as they are
+      BOOST_TEST(raw_control_in(result.out).empty(), raw_control_in(result.out)
+                                                         << "\n"
+                                                         << describe(result));
+    }
+    return result;
+  };
+
+  // ps: one line per process, the name and decisions escaped.
+  r = cli({"ps"});
+  auto lines = split_lines(r.out);
+  BOOST_TEST(lines.size() == 3u, describe(r));
+  BOOST_TEST(contains(r.out, "evil\\x1b[31m\\nname"), describe(r));
+  // Columns still line up: "status" starts at the same place in every line.
+  const std::size_t status_at = lines[0].find("status");
+  for (const auto& line : lines) {
+    BOOST_TEST(line.substr(status_at, 9) == (&line == &lines[0] ? "status   " : "completed"),
+               describe(r));
+  }
+
+  // show: the column name and cells, one line per row.
+  r = cli({"show", "latest~1/load"});
+  BOOST_TEST(contains(r.out, "note\\x1b[31m"), describe(r));
+  BOOST_TEST(contains(r.out, "red\\x1b[31mx"), describe(r));
+  BOOST_TEST(contains(r.out, "a\\x00b\\nc"), describe(r));
+  r = cli({"show", "latest/load"});
+  BOOST_TEST(contains(r.out, "\\u009by\\xff"), describe(r));
+  lines = split_lines(r.out);
+  auto header = std::find_if(lines.begin(), lines.end(),
+                             [](const std::string& l) { return l.rfind("id  note", 0) == 0; });
+  BOOST_TEST_REQUIRE((header != lines.end()), describe(r));
+  BOOST_TEST((lines.end() - header) == 3, "header and two rows\n" << describe(r));
+
+  // ls and diff print names and cells the same way.
+  cli({"ls"});
+  r = cli({"diff", "latest~1", "latest", "--key", "id"});
+  BOOST_TEST(contains(r.out, "evil\\x1b[31m\\nname"), describe(r));
+
+  // --json stays exact: the stored bytes, in JSON's own escapes.
+  r = cli({"show", "latest~1/load", "--json"});
+  const auto rows = parse_json(r.out).at(0).at("data").at("rows").as_array();
+  BOOST_TEST(rows.at(0).at(1).as_string() == "red" + esc + "x");
+  BOOST_TEST(rows.at(1).at(1).as_string() == "a" + nul + "b\nc");
+  r = cli({"ps", "--json"});
+  BOOST_TEST(parse_json(r.out).at(0).at("name").as_string() == name);
+  r = cli({"show", "latest/load", "--json"});
+  boost::json::parse_options invalid_utf8;
+  invalid_utf8.allow_invalid_utf8 = true;
+  const auto exact = json::parse(r.out, {}, invalid_utf8);
+  BOOST_TEST(exact.at(0).at("data").at("rows").at(0).at(1).as_string() == csi + "y" + bad);
+}
+
 BOOST_AUTO_TEST_CASE(history_commands_on_empty_storage_say_so) {
   TempDir dir;
   const fs::path project = dir / "project.json";
   bdp::test::write_file(project, R"({"project": "empty",
     "storage_strategy": {"mode": "persist", "backend": "sqlite"}, "stages": []})");
+  // No store yet: reading commands open it read-only, and create none.
+  const std::string no_store = "no store at " + (dir / "bdp-data" / "bdp.sqlite").string();
+  expect_only_error(bdp_cli({"--config", project.string(), "ls"}), 1, {no_store});
+  BOOST_TEST(!fs::exists(dir / "bdp-data"));
+  // A store with nothing in it (a cleanup opens it read-write, creating it).
+  BOOST_TEST_REQUIRE(bdp_cli({"--config", project.string(), "cleanup"}).exit_code == 0);
   auto r = bdp_cli({"--config", project.string(), "ls"});
   BOOST_TEST(r.exit_code == 0, describe(r));
   BOOST_TEST(contains(r.err, "no stored records match"), describe(r));

@@ -203,11 +203,102 @@ BOOST_AUTO_TEST_CASE(run_resume_from_reuses_the_stored_stages_before_from_stage)
   BOOST_TEST(rows_of(resumed, "cols") == rows_of(first, "cheap"));
   BOOST_TEST(rows_of(resumed, "by_region") == rows_of(first, "by_region"));
   BOOST_TEST(!stage_of(resumed, "cols").at("decisions").as_object().contains("reused_from"));
-  // gen is needed by no stage that runs: neither reused nor run.
+  // gen is read by no stage that runs, and is listed as reused all the same,
+  // with its stored records: every stage of the project is in the record.
+  const auto& gen = stage_of(resumed, "gen");
+  BOOST_TEST(gen.at("decisions").at("reused_from").as_string() == id_of(first));
+  BOOST_TEST(gen.at("status").as_string() == "completed");
+  BOOST_TEST(rows_of(resumed, "gen") == 300);
+  BOOST_TEST(gen.at("record_ids").as_array().size() == 1u);
+  std::vector<std::string> names;
   for (const auto& stage : resumed.at("stages").as_array()) {
-    BOOST_TEST(stage.at("name").as_string() != "gen");
+    names.emplace_back(stage.at("name").as_string());
   }
+  BOOST_TEST((names == std::vector<std::string>{"gen", "cheap", "cols", "by_region"}));
   BOOST_TEST(listed_ids(project).size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(resume_lists_a_skipped_stage_kept_in_memory_only_as_not_run) {
+  TempDir dir;
+  // gen is not persisted; cols reads cheap, which is.
+  const auto project =
+      write_project(dir, pipeline(R"({"mode": "hybrid", "stages_to_persist": ["cheap"]})"));
+  auto first = run_ok(project);
+  auto resumed = run_ok(project, {"--resume-from", id_of(first), "--from-stage", "cols"});
+  const auto& gen = stage_of(resumed, "gen");
+  BOOST_TEST(gen.at("decisions").at("reused_from").as_string() == id_of(first));
+  BOOST_TEST(gen.at("record_ids").as_array().empty());
+  BOOST_TEST(contains(std::string(gen.at("message").as_string()), "in memory only"));
+  BOOST_TEST(rows_of(resumed, "cols") == rows_of(first, "cheap"));
+}
+
+BOOST_AUTO_TEST_CASE(a_stage_failing_after_skipped_ones_in_a_resumed_run_is_named) {
+  TempDir dir;
+  const auto project = write_project(dir, pipeline(R"({"mode": "hybrid"})"));
+  auto first = run_ok(project);
+  // cols (the third stage) fails after gen and cheap were reused.
+  auto r = bdp_cli({"run", project.string(), "--resume-from", id_of(first), "--from-stage", "cols",
+                    "--set", "stages.cols.params.columns=[\"nope\"]", "--json"});
+  BOOST_TEST(r.exit_code == 1, describe(r));
+  BOOST_TEST(bdp::test::is_one_line(r.err), describe(r));
+  BOOST_TEST(contains(r.err, "stage 'cols' of process '"), describe(r));
+  BOOST_TEST(contains(r.err, "nope"), describe(r));
+  BOOST_TEST(!contains(r.err, "internal error"), describe(r));
+  const auto failed = parse_json(r.out);
+  BOOST_TEST(failed.at("status").as_string() == "failed");
+  BOOST_TEST(stage_of(failed, "gen").at("decisions").at("reused_from").as_string() == id_of(first));
+  BOOST_TEST(stage_of(failed, "cheap").at("status").as_string() == "completed");
+  BOOST_TEST(stage_of(failed, "cols").at("status").as_string() == "failed");
+
+  // The last stage failing, in the human output too.
+  r = bdp_cli({"run", project.string(), "--resume-from", id_of(first), "--from-stage", "by_region",
+               "--set", "stages.by_region.params.group_by=[\"nope\"]"});
+  BOOST_TEST(r.exit_code == 1, describe(r));
+  BOOST_TEST(contains(r.err, "stage 'by_region' of process '"), describe(r));
+  BOOST_TEST(!contains(r.err, "internal error"), describe(r));
+  BOOST_TEST(contains(r.out, "by_region  failed"), describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(resume_refuses_to_skip_a_stage_that_did_not_complete) {
+  TempDir dir;
+  const auto project = write_project(dir, pipeline(R"({"mode": "hybrid"})"));
+  // cheap fails: gen is stored, cheap is not.
+  auto r = bdp_cli({"run", project.string(), "--set", "stages.cheap.params.column=nope", "--json"});
+  BOOST_TEST_REQUIRE(r.exit_code == 1, describe(r));
+  const std::string failed = id_of(parse_json(r.out));
+  r = bdp_cli({"run", project.string(), "--resume-from", failed, "--from-stage", "by_region"});
+  expect_one_line_error(r, 1, {"'" + failed + "'", "stage 'cheap' is failed in it"});
+  BOOST_TEST(listed_ids(project).size() == 1u, "a refused resume starts no process");
+  // From the failed stage on, the resume runs.
+  auto resumed = run_ok(project, {"--resume-from", failed, "--from-stage", "cheap"});
+  BOOST_TEST(stage_of(resumed, "gen").at("decisions").at("reused_from").as_string() == failed);
+  BOOST_TEST(rows_of(resumed, "cheap") > 0);
+}
+
+BOOST_AUTO_TEST_CASE(resume_from_takes_the_selectors_of_ps_ls_show_and_diff) {
+  TempDir dir;
+  const auto project = write_project(dir, pipeline(R"({"mode": "hybrid"})"));
+  auto first = run_ok(project, {"--set", "stages.cheap.params.value=500"});
+  auto second = run_ok(project, {"--set", "stages.cheap.params.value=100"});
+
+  // latest~1: the run before the newest one of this project.
+  auto back = run_ok(project, {"--resume-from", "latest~1", "--from-stage", "cols"});
+  BOOST_TEST(back.at("decisions").at("resumed_from").as_string() == id_of(first));
+  BOOST_TEST(rows_of(back, "cols") == rows_of(first, "cheap"));
+  // A unique id prefix.
+  const std::string id = id_of(second);
+  auto prefix =
+      run_ok(project, {"--resume-from", id.substr(0, id.size() - 2), "--from-stage", "cols"});
+  BOOST_TEST(prefix.at("decisions").at("resumed_from").as_string() == id);
+  // Beyond the stored runs: one line, exit 1, nothing started.
+  const std::size_t stored = listed_ids(project).size();
+  expect_one_line_error(
+      bdp_cli({"run", project.string(), "--resume-from", "latest~9", "--from-stage", "cols"}), 1,
+      {"latest~9", "only 4 stored processes named 'hy'"});
+  expect_one_line_error(
+      bdp_cli({"run", project.string(), "--resume-from", "latest~x", "--from-stage", "cols"}), 2,
+      {"latest~x", "latest~N"});
+  BOOST_TEST(listed_ids(project).size() == stored);
 }
 
 BOOST_AUTO_TEST_CASE(resume_from_latest_works_when_the_latest_run_was_itself_resumed) {

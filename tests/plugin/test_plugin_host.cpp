@@ -8,6 +8,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/test/unit_test.hpp>
+#include <boost/version.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -158,6 +159,59 @@ BOOST_AUTO_TEST_CASE(refuses_a_file_that_is_not_a_shared_library) {
   PluginHost host;
   expect_error([&] { host.inspect(fixture("garbage")); }, ErrorCode::plugin,
                {fixture("garbage").string(), "not a loadable shared library"});
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_plugin_built_against_another_boost_release) {
+  PluginHost host;
+  expect_error([&] { host.inspect(fixture("other_boost")); }, ErrorCode::plugin,
+               {fixture("other_boost").string(), "built with Boost ",
+                "expected Boost " + std::to_string(BOOST_VERSION / 100000) + "." +
+                    std::to_string(BOOST_VERSION / 100 % 1000) + "."});
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_plugin_built_with_the_other_libstdcxx_dual_abi) {
+  PluginHost host;
+  expect_error([&] { host.inspect(fixture("other_cxx11_abi")); }, ErrorCode::plugin,
+               {fixture("other_cxx11_abi").string(), "_GLIBCXX_USE_CXX11_ABI=0",
+                "_GLIBCXX_USE_CXX11_ABI=1"});
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_descriptor_shorter_than_the_2_0_layout) {
+  PluginHost host;
+  expect_error([&] { host.inspect(fixture("short_descriptor")); }, ErrorCode::plugin,
+               {fixture("short_descriptor").string(), "descriptor is",
+                "expected at least " + std::to_string(bdp::kPluginDescriptorSize2_0)});
+}
+
+BOOST_AUTO_TEST_CASE(objects_record_the_abi_minor_of_the_plugin_that_made_them) {
+  PluginHost host;
+  auto backend = host.create_backend("memory", "mem", boost::json::object{}, {});
+  BOOST_TEST(backend->sdk_abi_minor() == bdp::kSdkAbiMinor);
+  auto processor = host.create_processor("generate");
+  BOOST_TEST(processor->sdk_abi_minor() == bdp::kSdkAbiMinor);
+}
+
+BOOST_AUTO_TEST_CASE(plugin_folders_are_scanned_once_per_host) {
+  bdp::test::TempDir dir;
+  bdp::test::write_file(dir / "libbdp_first.so", "not a library\n");
+  PluginHost host({dir.path()});
+  auto mentions = [](const std::vector<std::string>& problems, const std::string& file) {
+    return std::any_of(problems.begin(), problems.end(),
+                       [&](const std::string& p) { return p.find(file) != std::string::npos; });
+  };
+  std::vector<std::string> first;
+  host.discover(&first);
+  BOOST_TEST(mentions(first, "libbdp_first.so"));
+  // A library that appears later is not seen by this host: it scanned once.
+  bdp::test::write_file(dir / "libbdp_second.so", "not a library either\n");
+  std::vector<std::string> again;
+  host.discover(&again);
+  BOOST_TEST(host.create_processor("sort") != nullptr);
+  BOOST_TEST(again == first);
+  // A new host scans anew and sees it.
+  std::vector<std::string> fresh;
+  PluginHost({dir.path()}).discover(&fresh);
+  BOOST_TEST(mentions(fresh, "libbdp_second.so"));
 }
 
 BOOST_AUTO_TEST_CASE(inspecting_a_missing_file_is_not_found) {

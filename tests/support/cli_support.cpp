@@ -9,11 +9,12 @@
 
 namespace bdp::test {
 
-CommandResult bdp_cli(std::vector<std::string> args, const std::vector<std::string>& env) {
+CommandResult bdp_cli(std::vector<std::string> args, const std::vector<std::string>& env,
+                      const Launch& launch) {
   args.insert(args.begin(), cli_path().string());
   std::vector<std::string> environment = {"BDP_PLUGIN_PATH=", "BDP_DEFAULTS="};
   environment.insert(environment.end(), env.begin(), env.end());
-  return run_command(args, environment);
+  return run_command(args, environment, launch);
 }
 
 std::string describe(const CommandResult& r) {

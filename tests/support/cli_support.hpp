@@ -18,8 +18,10 @@ namespace bdp::test {
 // Runs `bdp args...` (the build tree's binary) with optional extra
 // environment entries "KEY=VALUE". BDP_PLUGIN_PATH and BDP_DEFAULTS are
 // cleared first, so that the caller's environment cannot change what bdp
-// finds; entries in `env` come after and may set them again.
-CommandResult bdp_cli(std::vector<std::string> args, const std::vector<std::string>& env = {});
+// finds; entries in `env` come after and may set them again. `launch` sets
+// its working folder and user (see run_command).
+CommandResult bdp_cli(std::vector<std::string> args, const std::vector<std::string>& env = {},
+                      const Launch& launch = {});
 
 // What a command did (exit code, stdout, stderr), for failure messages.
 std::string describe(const CommandResult& r);

@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,8 +65,8 @@ std::string drain(int fd) {
 }
 }  // namespace
 
-CommandResult run_command(const std::vector<std::string>& args,
-                          const std::vector<std::string>& env) {
+CommandResult run_command(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                          const Launch& launch) {
   TempDir tmp;
   auto out_file = tmp / "stdout";
   auto err_file = tmp / "stderr";
@@ -80,6 +81,13 @@ CommandResult run_command(const std::vector<std::string>& args,
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     for (const auto& entry : env) ::putenv(const_cast<char*>(entry.c_str()));
+    if (launch.uid) {
+      const gid_t gid = launch.gid.value_or(*launch.uid);
+      if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(*launch.uid) != 0) {
+        ::_exit(127);
+      }
+    }
+    if (!launch.cwd.empty() && ::chdir(launch.cwd.c_str()) != 0) ::_exit(127);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

@@ -6,7 +6,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,10 +51,19 @@ struct CommandResult {
   std::string err;
 };
 
+// Where and as whom run_command starts a program.
+struct Launch {
+  std::filesystem::path cwd;         // its working folder; empty: the caller's
+  std::optional<std::uint32_t> uid;  // run as this user and `gid`, with no
+  std::optional<std::uint32_t> gid;  // supplementary groups (the caller must be root)
+};
+
 // Runs `args` (args[0] is the program) with optional extra environment
 // entries "KEY=VALUE", capturing stdout and stderr. No shell is involved.
+// A program that cannot be started (or a `launch` that cannot be applied)
+// exits with 127.
 CommandResult run_command(const std::vector<std::string>& args,
-                          const std::vector<std::string>& env = {});
+                          const std::vector<std::string>& env = {}, const Launch& launch = {});
 
 // Runs `body`, requires it to throw bdp::Error with `code`, and returns
 // the message (empty, and a test failure, when nothing was thrown).

@@ -431,6 +431,57 @@ BOOST_AUTO_TEST_CASE(unknown_keys_are_errors) {
       .error("stages.load.storage.persists");
 }
 
+BOOST_AUTO_TEST_CASE(a_key_given_twice_is_an_error_naming_the_key_path_and_both_lines) {
+  // Boost.JSON keeps the last of two equal keys: the first would be ignored.
+  auto message = Project("{\n  \"project\": \"a\",\n  \"project\": \"b\"\n}").error("project");
+  CHECK_CONTAINS(message, "key given twice (line 2 and line 3)");
+
+  // Deep inside a stage: the stage is named, as everywhere else.
+  message = Project(R"({"stages": [
+    {"name": "load", "processor": "read_csv", "params": {"path": "x.csv"}},
+    {"name": "recent", "processor": "filter", "inputs": ["load"],
+     "params": {"column": "year",
+                "value": 1, "op": ">=",
+                "value": 2}}]})")
+                .error("stages.recent.params.value");
+  CHECK_CONTAINS(message, "(line 5 and line 6)");
+
+  // In the free-form backends block, and in the defaults file too.
+  message = Project(R"({"backends": {"csv": {"plugin": "csv", "root": "a", "root": "b"}}})")
+                .error("backends.csv.root");
+  CHECK_CONTAINS(message, "(line 1 and line 1)");
+  TempDir dir;
+  write_file(dir / "defaults.json", "{\"stages\": [],\n\"stages\": []}");
+  message = error_of([&] { bdp::parse_json_file(dir / "defaults.json"); });
+  CHECK_CONTAINS(message, (dir / "defaults.json").string() + ": stages: key given twice");
+
+  // Equal keys in different objects are fine.
+  Project(R"({"project": "p", "storage_strategy": {"mode": "memory"},
+              "backends": {"a": {"plugin": "memory"}, "b": {"plugin": "memory"}}})")
+      .resolve();
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_project_name_is_an_error_naming_the_file_and_key) {
+  auto message = Project(R"({"project": ""})").error("project");
+  CHECK_CONTAINS(message, "must not be empty");
+  message = Project(R"({"project": "p"})").set_error("project", {"project="});
+  CHECK_CONTAINS(message, "must not be empty");
+}
+
+BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_key_is_shown_escaped_and_the_message_is_whole) {
+  // what() is read as a C string: a raw NUL would end the message there.
+  auto message = Project(R"({"a\u0000b": 1})").error("a\\x00b");
+  CHECK_CONTAINS(message, "unknown key (allowed: ");
+  message = Project(R"({"storage_strategy": {"mo\u0000de\n": "memory"}})")
+                .error("storage_strategy.mo\\x00de\\x0a");
+  CHECK_CONTAINS(message, "unknown key");
+
+  auto resolver = make_resolver();
+  resolver.add_override(std::string("storage_strategy.x\0y=1", 22));
+  message = error_of([&] { resolver.resolve(); });
+  CHECK_CONTAINS(message, "--set: storage_strategy.x\\x00y: unknown key");
+}
+
 BOOST_AUTO_TEST_CASE(free_form_blocks_accept_any_key) {
   auto config = Project(R"({
       "backends": {"csv": {"plugin": "csv", "anything": {"goes": [1, 2]}}},

@@ -189,6 +189,13 @@ BOOST_AUTO_TEST_CASE(validate_name_escapes_control_characters_in_the_message) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(an_error_message_with_a_nul_byte_shows_it_escaped_and_whole) {
+  // what() is read as a C string: a raw NUL would cut the message there.
+  const bdp::Error e(bdp::ErrorCode::config, std::string("p.json: a\0b: unknown key", 24));
+  BOOST_TEST(std::string(e.what()) == "p.json: a\\x00b: unknown key");
+  BOOST_TEST(std::string(bdp::Error(bdp::ErrorCode::io, "plain").what()) == "plain");
+}
+
 BOOST_AUTO_TEST_CASE(validate_name_message_stays_short_for_long_values) {
   try {
     bdp::validate_name("process id", std::string(5000, 'x') + "/");

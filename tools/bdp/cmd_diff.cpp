@@ -68,8 +68,8 @@ std::string signed_text(double v) {
 }
 
 std::string process_line(const ProcessInfo& p) {
-  return p.id + " (" + p.name + ", " + to_string(p.status).data() + ", started " +
-         short_time(p.started_at) + ")";
+  return terminal_text(p.id + " (" + p.name + ", " + to_string(p.status).data() + ", started " +
+                       short_time(p.started_at) + ")");
 }
 
 std::string row_text(const Table& t, std::size_t row, const std::vector<std::string>& first) {
@@ -93,7 +93,7 @@ void print_rows(const char* what, const std::vector<RowCount>& rows, std::uint64
   if (rows.size() > examples) std::cout << ", first " << examples << " shown";
   std::cout << "):\n";
   for (std::size_t i = 0; i < rows.size() && i < examples; ++i) {
-    std::cout << "    " << row_text(t, rows[i].row, key);
+    std::cout << "    " << terminal_text(row_text(t, rows[i].row, key));
     if (rows[i].count > 1) std::cout << "  (x" << rows[i].count << ")";
     std::cout << '\n';
   }
@@ -119,21 +119,21 @@ void print_entity(const EntityDiff& e, std::size_t examples) {
   } else {
     std::string key;
     for (const auto& k : t.key) key += (key.empty() ? "" : ",") + k;
-    std::cout << "rows matched by key " << key << '\n';
+    std::cout << "rows matched by key " << terminal_text(key) << '\n';
   }
-  if (!t.note.empty()) std::cout << "  note: " << t.note << '\n';
+  if (!t.note.empty()) std::cout << "  note: " << terminal_text(t.note) << '\n';
   if (!t.schema_changes.empty()) {
     std::cout << "  schema:";
     for (const auto& c : t.schema_changes) {
       switch (c.kind) {
         case ColumnChange::Kind::added:
-          std::cout << " +" << c.column << " " << to_string(*c.type_b) << ";";
+          std::cout << " +" << terminal_text(c.column) << " " << to_string(*c.type_b) << ";";
           break;
         case ColumnChange::Kind::removed:
-          std::cout << " -" << c.column << " " << to_string(*c.type_a) << ";";
+          std::cout << " -" << terminal_text(c.column) << " " << to_string(*c.type_a) << ";";
           break;
         case ColumnChange::Kind::retyped:
-          std::cout << " ~" << c.column << " " << to_string(*c.type_a) << " -> "
+          std::cout << " ~" << terminal_text(c.column) << " " << to_string(*c.type_a) << " -> "
                     << to_string(*c.type_b) << ";";
           break;
       }
@@ -159,7 +159,7 @@ void print_entity(const EntityDiff& e, std::size_t examples) {
                    cell_text(t.a->column(name), r.row_a) + " -> " +
                    cell_text(t.b->column(name), r.row_b);
       }
-      std::cout << "    " << key << ": " << changes << '\n';
+      std::cout << "    " << terminal_text(key) << ": " << terminal_text(changes) << '\n';
     }
   }
   // Numeric columns whose summaries differ.
@@ -245,7 +245,7 @@ int cmd_diff(const std::string& config_file, const DiffArgs& args) {
   CompareOptions options;
   options.stage = args.stage;
   if (args.key) options.key = split_list(*args.key);
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   const ProcessDiff diff = usage_errors([&] {
     return compare_processes(*stores.container, args.process_a, args.process_b, options);
   });
@@ -279,7 +279,7 @@ int cmd_diff(const std::string& config_file, const DiffArgs& args) {
 int cmd_export(const std::string& config_file, const ExportArgs& args) {
   const ExportFormat format =
       usage_errors([&] { return parse_export_format(args.format, "--format"); });
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   const ExportReport report = usage_errors(
       [&] { return export_selection(*stores.container, args.selector, format, args.out); });
   if (args.json) {
@@ -292,25 +292,49 @@ int cmd_export(const std::string& config_file, const ExportArgs& args) {
                                    {"bytes", f.bytes},
                                    {"checksum", f.checksum}});
     }
+    json::array failed;
+    for (const auto& f : report.failed) {
+      failed.push_back(json::object{{"stage", f.stage},
+                                    {"entity", f.entity},
+                                    {"version", f.version},
+                                    {"record_id", f.record_id},
+                                    {"backend", f.backend},
+                                    {"error", to_string(f.code)},
+                                    {"reason", f.reason}});
+    }
     std::cout << to_pretty_json(json::object{{"process", report.process_id},
                                              {"dir", report.dir.string()},
                                              {"format", to_string(format)},
                                              {"files", std::move(files)},
+                                             {"failed", std::move(failed)},
                                              {"bytes", report.bytes}})
               << '\n';
-    return kExitOk;
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& f : report.files) {
+      rows.push_back({f.stage, f.entity, f.file, std::to_string(f.rows),
+                      human_bytes(static_cast<std::int64_t>(f.bytes))});
+    }
+    print_table({"stage", "entity", "file", "rows", "bytes"}, rows,
+                {false, false, false, true, true});
+    std::cout << "exported " << report.files.size() << " files ("
+              << human_bytes(static_cast<std::int64_t>(report.bytes)) << ") of process "
+              << report.process_id << " to " << terminal_text(report.dir.string())
+              << " with manifest.json\n";
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& f : report.files) {
-    rows.push_back({f.stage, f.entity, f.file, std::to_string(f.rows),
-                    human_bytes(static_cast<std::int64_t>(f.bytes))});
+  if (report.failed.empty()) return kExitOk;
+  // Exported, but not all of it: say which records are missing and why.
+  for (const auto& f : report.failed) {
+    std::cerr << "bdp: export: " << f.stage << "/" << f.entity << "@v" << f.version << " (record "
+              << terminal_text(f.record_id) << " in " << f.backend
+              << ") not exported: " << terminal_text(f.reason) << '\n';
   }
-  print_table({"stage", "entity", "file", "rows", "bytes"}, rows,
-              {false, false, false, true, true});
-  std::cout << "exported " << report.files.size() << " files ("
-            << human_bytes(static_cast<std::int64_t>(report.bytes)) << ") of process "
-            << report.process_id << " to " << report.dir.string() << " with manifest.json\n";
-  return kExitOk;
+  std::cerr << "bdp: export: " << report.failed.size() << " of "
+            << report.failed.size() + report.files.size()
+            << " records could not be read; the others are in "
+            << terminal_text(report.dir.string()) << " (manifest.json lists the failed ones under "
+            << "\"failed\")\n";
+  return kExitRuntime;
 }
 
 int cmd_import(const std::string& config_file, const ImportArgs& args) {
@@ -370,7 +394,8 @@ DiffCommands::DiffCommands(CLI::App& app) {
   diff_->add_option("--stage", diff_args_.stage, "Compare this stage only");
   diff_->add_option("--key", diff_args_.key,
                     "Key columns, comma-separated: match rows by key and report changed cells");
-  diff_->add_option("--examples", diff_args_.examples, "Example rows per kind (default 5)");
+  whole_number(
+      diff_->add_option("--examples", diff_args_.examples, "Example rows per kind (default 5)"));
   diff_->add_option("--changes-csv", diff_args_.changes_csv,
                     "Write every differing row to this CSV file");
   diff_->add_flag("--exit-code", diff_args_.exit_code,

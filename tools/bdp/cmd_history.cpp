@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 namespace bdp::cli {
 
@@ -22,9 +23,17 @@ namespace json = boost::json;
 
 namespace {
 
-// `text` cut to `max` characters, with "..." when cut.
-std::string clipped(std::string text, std::size_t max) {
-  if (text.size() > max) text = text.substr(0, max - 3) + "...";
+// `text` for a terminal (terminal_text) cut to `max` characters, with
+// "..." when cut.
+std::string clipped(std::string_view raw, std::size_t max) {
+  std::string text = terminal_text(raw);
+  std::size_t chars = 0;
+  std::size_t cut = text.size();  // byte offset of the (max - 3)-th character
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xc0) == 0x80) continue;  // inside a character
+    if (chars == max - 3) cut = i;
+    if (++chars > max) return text.substr(0, cut) + "...";
+  }
   return text;
 }
 
@@ -139,11 +148,11 @@ std::vector<std::string> inputs_of(const RecordInfo& r) {
 }
 
 void print_record(const RecordInfo& r) {
-  std::cout << record_name(r) << '\n';
+  std::cout << terminal_text(record_name(r)) << '\n';
   auto field = [](std::string_view label, const std::string& value) {
-    std::string padded(label);
+    std::string padded = terminal_text(label);
     padded.resize(std::max<std::size_t>(11, padded.size() + 1), ' ');
-    std::cout << "  " << padded << value << '\n';
+    std::cout << "  " << padded << terminal_text(value) << '\n';
   };
   field("backend", r.backend + " (record id " + r.id + ")");
   field("stored",
@@ -169,10 +178,26 @@ void print_record(const RecordInfo& r) {
   }
 }
 
+// One line on stderr per damaged entry of a listing, with the reason.
+template <class Entries>
+void print_damage_notes(const Entries& entries) {
+  std::size_t damaged = 0;
+  for (const auto& e : entries) {
+    if (e.damage.empty()) continue;
+    ++damaged;
+    std::cerr << "bdp: damaged: " << e.damage << '\n';
+  }
+  if (damaged != 0) {
+    std::cerr << "bdp: " << damaged
+              << " damaged entries listed; bdp doctor checks the stores, bdp doctor "
+                 "--quarantine moves damaged entries aside\n";
+  }
+}
+
 }  // namespace
 
 int cmd_ps(const std::string& config_file, const PsArgs& args) {
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   History history(*stores.container);
   auto processes = history.processes(args.name.value_or(""), args.limit);
   if (args.json) {
@@ -188,9 +213,10 @@ int cmd_ps(const std::string& config_file, const PsArgs& args) {
     const double seconds = p.finished_at > p.started_at
                                ? static_cast<double>(p.finished_at - p.started_at) / 1e6
                                : 0.0;
-    rows.push_back({p.id, p.name, std::string(to_string(p.status)), short_time(p.started_at),
-                    p.finished_at ? fixed(seconds, 2) : "-", std::to_string(p.stages.size()),
-                    human_bytes(bytes),
+    rows.push_back({p.id, p.name,
+                    p.damage.empty() ? std::string(to_string(p.status)) : std::string("damaged"),
+                    short_time(p.started_at), p.finished_at ? fixed(seconds, 2) : "-",
+                    std::to_string(p.stages.size()), human_bytes(bytes),
                     p.decisions.empty() ? "-" : clipped(compact(p.decisions), 60)});
   }
   print_table(
@@ -198,8 +224,10 @@ int cmd_ps(const std::string& config_file, const PsArgs& args) {
       rows, {false, false, false, false, true, true, true, false});
   if (processes.empty()) {
     std::cerr << "bdp: no processes stored"
-              << (args.name ? " with name '" + *args.name + "'" : std::string()) << '\n';
+              << (args.name ? " with name '" + terminal_text(*args.name) + "'" : std::string())
+              << '\n';
   }
+  print_damage_notes(processes);
   return kExitOk;
 }
 
@@ -218,7 +246,7 @@ int cmd_ls(const std::string& config_file, const LsArgs& args) {
   query.stage_name = args.stage;
   query.entity_name = args.entity;
 
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   History history(*stores.container);
   const auto records = usage_errors([&] { return history.records(query); });
   if (args.json) {
@@ -227,28 +255,45 @@ int cmd_ls(const std::string& config_file, const LsArgs& args) {
     std::cout << to_pretty_json(arr) << '\n';
     return kExitOk;
   }
+  // A column that marks damaged records, when there are any.
+  const bool any_damaged = std::any_of(records.begin(), records.end(),
+                                       [](const RecordInfo& r) { return !r.damage.empty(); });
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : records) {
     rows.push_back({r.process_id, r.stage_name, r.entity_name, "v" + std::to_string(r.version),
                     r.kind == PayloadKind::table ? std::to_string(r.row_count) : "json",
                     human_bytes(r.size_bytes), short_time(r.created_at), r.backend,
                     r.storage_type == StorageType::reference ? r.data_reference : "inline"});
+    if (any_damaged) rows.back().push_back(r.damage.empty() ? "" : "damaged");
   }
-  print_table({"process", "stage", "entity", "version", "rows", "bytes", "created (UTC)", "backend",
-               "location"},
-              rows, {false, false, false, true, true, true, false, false, false});
+  std::vector<std::string> header = {"process", "stage",         "entity",  "version", "rows",
+                                     "bytes",   "created (UTC)", "backend", "location"};
+  std::vector<bool> right = {false, false, false, true, true, true, false, false, false};
+  if (any_damaged) {
+    header.push_back("state");
+    right.push_back(false);
+  }
+  print_table(header, rows, right);
   if (records.empty()) std::cerr << "bdp: no stored records match\n";
+  print_damage_notes(records);
   return kExitOk;
 }
 
 int cmd_show(const std::string& config_file, const ShowArgs& args) {
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   History history(*stores.container);
   std::vector<RecordInfo> records;
   if (args.selector.find('/') != std::string::npos) {
     records = usage_errors([&] { return history.resolve(args.selector); });
   } else {
     records.push_back(usage_errors([&] { return history.find_record(args.selector); }));
+  }
+  // A damaged record has nothing trustworthy to show: one line saying why.
+  for (const auto& r : records) {
+    if (!r.damage.empty()) {
+      throw Error(ErrorCode::corrupt, record_name(r) + " in " + r.backend +
+                                          " is damaged: " + r.damage + " (see bdp doctor)");
+    }
   }
   if (args.json) {
     json::array arr;
@@ -263,23 +308,35 @@ int cmd_show(const std::string& config_file, const ShowArgs& args) {
     return kExitOk;
   }
   for (std::size_t i = 0; i < records.size(); ++i) {
-    if (i > 0) std::cout << '\n';
     const RecordInfo& r = records[i];
+    // Read before anything of it is printed: data that fails its checks
+    // is one error line, not half a record.
+    std::optional<Payload> read;
+    if (args.head != 0) read = history.retrieve(r);
+    if (i > 0) std::cout << '\n';
     print_record(r);
-    if (args.head == 0) continue;
-    const Payload payload = history.retrieve(r);
+    if (!read) continue;
+    const Payload& payload = *read;
     std::cout << '\n';
     if (payload.is_table()) {
       print_table_head(*payload.table(), args.head);
     } else {
-      std::cout << to_pretty_json(payload.json()) << '\n';
+      // JSON escapes control characters in strings, not DEL, C1 or
+      // invalid UTF-8: each line goes through terminal_text too.
+      const std::string text = to_pretty_json(payload.json());
+      std::size_t start = 0;
+      while (start < text.size()) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        std::cout << terminal_text(std::string_view(text).substr(start, end - start)) << '\n';
+        start = end + 1;
+      }
     }
   }
   return kExitOk;
 }
 
 int cmd_stats(const std::string& config_file, const StatsArgs& args) {
-  Stores stores(storage_config(config_file));
+  Stores stores(storage_config(config_file), Access::read_only);
   History history(*stores.container);
   const HistoryStats stats = history.stats();
   if (args.json) {
@@ -319,6 +376,16 @@ int cmd_stats(const std::string& config_file, const StatsArgs& args) {
   }
 
   rows.clear();
+  for (const auto& d : stats.damaged) {
+    rows.push_back({d.name, d.backend.empty() ? "-" : d.backend, d.damage});
+  }
+  if (!rows.empty()) {
+    std::cout << "\ndamaged (counted as far as they could be read; bdp doctor checks every "
+                 "record)\n";
+    print_table({"entry", "backend", "damage"}, rows, {false, false, false});
+  }
+
+  rows.clear();
   for (const auto& t : stats.throughput) {
     auto or_dash = [](bool known, std::string text) { return known ? text : std::string("-"); };
     rows.push_back({t.stage_name, std::to_string(t.runs), human_bytes(t.bytes),
@@ -338,7 +405,7 @@ int cmd_stats(const std::string& config_file, const StatsArgs& args) {
 HistoryCommands::HistoryCommands(CLI::App& app) {
   ps_ = app.add_subcommand("ps", "List the stored processes, newest first");
   ps_->add_option("--name", ps_args_.name, "Only processes with this name");
-  ps_->add_option("--limit", ps_args_.limit, "At most N processes");
+  whole_number(ps_->add_option("--limit", ps_args_.limit, "At most N processes"), 1);
   ps_->add_flag("--json", ps_args_.json, "Print as JSON");
 
   ls_ = app.add_subcommand("ls", "List stored records, newest first");
@@ -351,18 +418,20 @@ HistoryCommands::HistoryCommands(CLI::App& app) {
   ls_->add_option("--until", ls_args_.until, "Created before: ISO 8601 time, or an age");
   ls_->add_option("--where", ls_args_.where,
                   "Metadata key=value, the value JSON or text (repeatable)");
-  ls_->add_option("--limit", ls_args_.limit, "At most N records");
+  whole_number(ls_->add_option("--limit", ls_args_.limit, "At most N records"), 1);
   ls_->add_flag("--oldest-first", ls_args_.oldest_first, "Oldest records first");
   ls_->add_flag("--json", ls_args_.json, "Print as JSON");
 
   show_ = app.add_subcommand("show", "Show stored records and their first rows");
   show_->add_option("SELECTOR", show_args_.selector, "PROCESS/STAGE[/ENTITY][@vN], or a record id")
       ->required();
-  show_->add_option("--head", show_args_.head, "Rows of each table to print (default 10)");
+  whole_number(
+      show_->add_option("--head", show_args_.head, "Rows of each table to print (default 10)"));
   show_->add_flag("--json", show_args_.json, "Print as JSON");
 
   stats_ = app.add_subcommand("stats", "Space used per backend, process and stage; throughput");
-  stats_->add_option("--top", stats_args_.top, "Rows in the largest-consumer tables (default 10)");
+  whole_number(stats_->add_option("--top", stats_args_.top,
+                                  "Rows in the largest-consumer tables (default 10)"));
   stats_->add_flag("--json", stats_args_.json, "Print as JSON");
 }
 

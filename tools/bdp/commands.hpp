@@ -115,4 +115,24 @@ class DiffCommands {
   ImportArgs import_args_;
 };
 
+struct DoctorArgs {
+  bool quarantine = false;  // move damaged entries out of the listings
+  bool json = false;
+};
+
+// Exit 0 when the stores are clean (after --quarantine: when every damaged
+// entry was moved), 1 when damage was found (and remains).
+int cmd_doctor(const std::string& config_file, const DoctorArgs& args);
+
+// `bdp doctor` on `app`; like HistoryCommands.
+class DoctorCommand {
+ public:
+  explicit DoctorCommand(CLI::App& app);
+  std::optional<int> run(const std::string& config_file) const;
+
+ private:
+  CLI::App* doctor_ = nullptr;
+  DoctorArgs args_;
+};
+
 }  // namespace bdp::cli

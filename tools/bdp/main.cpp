@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -43,6 +44,7 @@ using bdp::cli::print_table;
 using bdp::cli::SetupError;
 using bdp::cli::storage_config;
 using bdp::cli::Stores;
+using bdp::cli::terminal_text;
 
 // Shows which stage is running, with elapsed time and last progress, on a
 // terminal's stderr while a stage takes longer than half a second.
@@ -117,7 +119,7 @@ void print_summary(const bdp::ProcessInfo& process) {
   double total_ms = process.finished_at > process.started_at
                         ? static_cast<double>(process.finished_at - process.started_at) / 1000.0
                         : 0.0;
-  std::cout << "process " << process.id << " (" << process.name
+  std::cout << "process " << process.id << " (" << terminal_text(process.name)
             << "): " << bdp::to_string(process.status) << " in " << fixed(total_ms, 1) << " ms\n\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : process.stages) {
@@ -130,7 +132,7 @@ void print_summary(const bdp::ProcessInfo& process) {
               {false, false, true, true, true, false, true, true});
   for (const auto& s : process.stages) {
     if (s.status == bdp::StageStatus::failed)
-      std::cout << "\n" << s.name << ": " << s.message << '\n';
+      std::cout << "\n" << s.name << ": " << terminal_text(s.message) << '\n';
   }
 }
 
@@ -145,6 +147,7 @@ struct RunArgs {
 
 int cmd_run(const RunArgs& args) {
   const auto& [file, sets, name, resume_from, from_stage, json] = args;
+  if (name && name->empty()) throw SetupError{"--name: must not be empty"};
   bdp::Config config = load_config(file, sets);
   std::optional<bdp::Service> service;
   try {
@@ -220,7 +223,9 @@ int cmd_cleanup(const std::string& config_file, const CleanupArgs& args) {
     throw SetupError{e.what()};
   }
   if (args.name) rule.process_name = *args.name;
-  Stores stores(config);
+  // A dry run only reads: it must work on stores this user cannot write,
+  // and create none.
+  Stores stores(config, args.dry_run ? bdp::cli::Access::read_only : bdp::cli::Access::read_write);
   bdp::Query query;
   if (args.process) query.process_id = *args.process;
   if (args.process) {
@@ -337,6 +342,9 @@ void print_plugin(const bdp::PluginInfo& p) {
             << "sdk abi:     " << p.abi_major << '.' << p.abi_minor << '\n'
             << "compiler:    " << p.compiler << '\n'
             << "stdlib:      " << p.stdlib << '\n'
+            << "boost:       " << p.boost_version / 100000 << '.' << p.boost_version / 100 % 1000
+            << '.' << p.boost_version % 100 << '\n'
+            << "cxx11 abi:   " << p.cxx11_abi << '\n'
             << "file:        " << p.file.string() << '\n';
   if (!p.processors.empty()) {
     std::cout << "processors: ";
@@ -354,6 +362,8 @@ boost::json::object plugin_json(const bdp::PluginInfo& p) {
   o["abi"] = std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor);
   o["compiler"] = p.compiler;
   o["stdlib"] = p.stdlib;
+  o["boost_version"] = p.boost_version;
+  o["cxx11_abi"] = p.cxx11_abi;
   o["file"] = p.file.string();
   boost::json::array procs;
   for (const auto& n : p.processors) procs.emplace_back(n);
@@ -385,7 +395,8 @@ int main(int argc, char** argv) {
   std::optional<std::string> run_from_stage;
   auto* resume_opt =
       run->add_option("--resume-from", run_resume_from,
-                      "Reuse the stored stage results of this process (an id, or \"latest\")");
+                      "Reuse the stored stage results of this process (an id, id prefix, "
+                      "latest or latest~N)");
   auto* from_opt =
       run->add_option("--from-stage", run_from_stage, "The first stage to compute when resuming");
   resume_opt->needs(from_opt);
@@ -393,13 +404,15 @@ int main(int argc, char** argv) {
 
   bdp::cli::HistoryCommands history(app);  // ps, ls, show, stats
   bdp::cli::DiffCommands diff(app);        // diff, export, import
+  bdp::cli::DoctorCommand doctor(app);     // doctor
 
   auto* cleanup = app.add_subcommand(
       "cleanup", "Remove stored data by policy, process count and age (the config's by default)");
   CleanupArgs cleanup_args;
   cleanup->add_option("--policy", cleanup_args.policy, "keep_all, keep_latest or keep_none");
-  cleanup->add_option("--keep-last", cleanup_args.keep_last,
-                      "Keep the data of the newest N processes (of each name with --name)");
+  bdp::cli::whole_number(
+      cleanup->add_option("--keep-last", cleanup_args.keep_last,
+                          "Keep the data of the newest N processes (of each name with --name)"));
   cleanup->add_option("--max-age", cleanup_args.max_age, "Remove data older than this (e.g. 30d)");
   cleanup->add_option("--process", cleanup_args.process, "Apply the policy to this process only");
   cleanup->add_option("--name", cleanup_args.name,
@@ -460,6 +473,7 @@ int main(int argc, char** argv) {
     }
     if (auto code = history.run(config_file)) return *code;
     if (auto code = diff.run(config_file)) return *code;
+    if (auto code = doctor.run(config_file)) return *code;
     if (*cleanup) return cmd_cleanup(config_file, cleanup_args);
     if (*show) {
       std::string file = show_file.empty() ? config_file : show_file;
@@ -511,6 +525,10 @@ int main(int argc, char** argv) {
   } catch (const bdp::Error& e) {
     std::cerr << "bdp: " << e.what() << '\n';
     return e.code() == bdp::ErrorCode::config ? kExitUsage : kExitRuntime;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "bdp: out of memory: the system refused an allocation (free memory, or work on "
+                 "less data at once)\n";
+    return kExitRuntime;
   } catch (const std::exception& e) {
     std::cerr << "bdp: internal error: " << e.what() << '\n';
     return kExitRuntime;

@@ -6,7 +6,9 @@
 //   DIR/manifest.json            the process record, the exported records
 //                                (stage, entity, version, schema, metadata
 //                                with decisions), and per file its rows,
-//                                bytes and checksum (xxh64, checksum.hpp)
+//                                bytes and checksum (xxh64, checksum.hpp);
+//                                "failed": the selected records that could
+//                                not be read, with the reason
 //   DIR/<stage>/<entity>.csv     a table, as CSV (csv.hpp: types round-trip
 //                                with the manifest's schema)
 //   DIR/<stage>/<entity>.jsonl   a table, as JSON Lines: one object per row,
@@ -28,6 +30,7 @@
 #include <bdp/container.hpp>
 #include <bdp/export.hpp>
 #include <bdp/sdk/backend.hpp>
+#include <bdp/sdk/error.hpp>
 #include <bdp/sdk/records.hpp>
 
 #include <cstdint>
@@ -60,20 +63,45 @@ struct ExportedFile {
   std::string checksum;
 };
 
+// A selected record that could not be read back from its backend (a
+// damaged or missing data file, a row that fails its checksum, ...): not
+// exported, and listed under "failed" in the manifest.
+struct ExportFailure {
+  std::string stage;
+  std::string entity;
+  std::int64_t version = 0;
+  std::string record_id;
+  std::string backend;
+  ErrorCode code = ErrorCode::internal;  // of the backend's error
+  std::string reason;                    // the backend's error message
+};
+
 struct ExportReport {
   std::string process_id;
   std::filesystem::path dir;
   std::vector<ExportedFile> files;
-  std::uint64_t bytes = 0;  // of the data files
+  std::vector<ExportFailure> failed;  // empty when every selected record was exported
+  std::uint64_t bytes = 0;            // of the data files
 };
 
 // Exports what `selector` names from the stores of `container` into `out`:
 // a process selector ("latest", an id; every stage, the newest version of
 // each entity) or a record selector PROCESS/STAGE[/ENTITY][@vN] (selectors.hpp).
-// `out` is created; it must not exist or be empty. Throws
-// bdp::Error(invalid_argument) for a selector that does not parse or a
-// non-empty `out`, bdp::Error(not_found) for one that names nothing (with
-// the closest names), bdp::Error(io) when a file cannot be written.
+// `out` must not exist or be an empty folder.
+//
+// The export is atomic: it is written into a hidden folder next to `out`
+// (".<name>.export-<pid>") and renamed into place once the manifest is
+// written, so `out` never holds a partial export. A leftover of an export
+// that was killed is removed by the next export to the same `out`.
+//
+// A record that cannot be read does not stop the export: the others are
+// exported, and the record is listed in the report's `failed` and in the
+// manifest's "failed" with the reason. When no selected record can be read,
+// nothing is left behind and bdp::Error is thrown naming every record and
+// its reason. Throws bdp::Error(invalid_argument) for a selector that does
+// not parse or an `out` that is not new or empty, bdp::Error(not_found) for
+// a selector that names nothing (with the closest names), bdp::Error(io)
+// when a file cannot be written (nothing is left behind then either).
 BDP_CORE_API ExportReport export_selection(DataContainer& container, std::string_view selector,
                                            ExportFormat format, const std::filesystem::path& out);
 

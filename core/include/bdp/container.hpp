@@ -171,6 +171,16 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   // mode (for history and cleanup commands).
   static std::unique_ptr<DataContainer> open(const Config& config, PluginHost& host,
                                              bool all_stores = false);
+  // A container for reading what `config`'s stores hold, for history and
+  // other reading commands: the stores open(config, host, true) opens, each
+  // opened read-only (PluginHost::create_backend with read_only), and a
+  // read-only memory backend. Nothing is created or written, and it works on
+  // stores the user cannot write. Calls that would change a store
+  // (store_stage_data, save_process, a cleanup that is not a dry run) throw
+  // the backend's bdp::Error(invalid_argument). A configured store that does
+  // not exist is left out; when none of them exists, throws
+  // bdp::Error(not_found) "no store at LOCATION" (several joined by "; ").
+  static std::unique_ptr<DataContainer> open_read_only(const Config& config, PluginHost& host);
   // A memory-only container with the default strategy, for embedding.
   static std::unique_ptr<DataContainer> in_memory(PluginHost& host,
                                                   std::uint64_t max_memory_bytes = 0);
@@ -196,11 +206,15 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   StageStorage stage_storage(std::string_view stage_name) override;
   ContainerStats stats() override;
   void save_process(const ProcessInfo& process) override;
+  // Process records of every backend, newest started first. A process kept
+  // in several backends is listed once: a sound record before a damaged
+  // one, then the one finished last.
   std::vector<ProcessInfo> list_processes() override;
 
   // The payload of one record as listed by list_available_data() (its
-  // `backend` names the backend that holds it). Throws bdp::Error(config)
-  // for a backend this container does not have, and what that backend's
+  // `backend` names the backend that holds it). Throws bdp::Error(corrupt)
+  // with the reason for a record listed as damaged, bdp::Error(config) for
+  // a backend this container does not have, and what that backend's
   // retrieve() throws (not_found, corrupt, io).
   Payload retrieve_record(const RecordInfo& record);
 
@@ -228,6 +242,11 @@ class BDP_CORE_API DataContainer final : public BaseDataContainer {
   // removed, or by a backend that keeps placeholder rows), except those of
   // the current process. Reported like retain().
   CleanupReport remove_orphans(bool dry_run = false);
+
+  // The backend instances this container has, by name, each once (an
+  // instance configured under two names is listed under the first). The
+  // pointers are the container's: valid while it lives.
+  std::vector<std::pair<std::string, Backend*>> backends() const;
 
   // The failed background writes so far (one line each), forgotten by this
   // call: after it, stores and flush() no longer throw for them.

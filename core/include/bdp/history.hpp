@@ -72,9 +72,19 @@ struct BDP_CORE_API HistoryStats {
     double read_mb_per_s() const;  // read_bytes / read time, in MB/s; 0 without time
   };
 
-  std::int64_t records = 0;
+  // A record or process record its backend listed as damaged.
+  struct Damaged {
+    std::string backend;
+    std::string process_id;
+    std::string record_id;  // empty for a process record
+    std::string name;       // "process ID" or "PROCESS/STAGE/ENTITY@vN"
+    std::string damage;     // why, one line
+  };
+
+  std::int64_t records = 0;  // counted by the backends, damaged ones included
   std::int64_t bytes = 0;
-  std::int64_t processes = 0;          // process records
+  std::int64_t processes = 0;          // process records, damaged ones included
+  std::vector<Damaged> damaged;        // what the listings mark as damaged
   std::vector<Backend> backends;       // by name
   std::vector<Process> by_process;     // largest first
   std::vector<Stage> by_stage;         // largest first: the largest consumers
@@ -122,7 +132,8 @@ class BDP_CORE_API History {
   Payload retrieve(const RecordInfo& record);
 
   // Bytes and records per backend, process and stage, and write throughput
-  // per stage from the process records.
+  // per stage from the process records; damaged entries are counted as far
+  // as they could be read and listed in `damaged`.
   HistoryStats stats();
 
  private:

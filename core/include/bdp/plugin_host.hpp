@@ -41,6 +41,8 @@ struct PluginInfo {
   std::string stdlib;
   std::uint32_t abi_major = 0;
   std::uint32_t abi_minor = 0;
+  std::uint32_t boost_version = 0;  // BOOST_VERSION, 108100 for 1.81.0
+  std::uint32_t cxx11_abi = 0;      // BDP_CXX11_ABI_ID
   std::vector<std::string> processors;
 };
 
@@ -64,7 +66,9 @@ class BDP_CORE_API PluginHost {
 
   // Every plugin library in the search folders, the first of each name
   // winning. Libraries that are refused are skipped; their messages are
-  // appended to `problems` when given.
+  // appended to `problems` when given. The folders are scanned once per
+  // host, on the first call; later calls (and create_processor) reuse what
+  // it found.
   std::vector<PluginInfo> discover(std::vector<std::string>* problems = nullptr);
 
   // Finds and checks the plugin `plugin` of kind `kind`. Throws
@@ -73,10 +77,17 @@ class BDP_CORE_API PluginHost {
 
   // Creates the backend instance `instance` (its name under "backends") from
   // plugin `plugin`, configured by `settings`, relative paths resolving
-  // against `base_dir`.
+  // against `base_dir`. With `read_only` the backend opens an existing store
+  // for reading only (CreateRequest::read_only): it creates and writes
+  // nothing, and its store(), remove(), save_process() and remove_process()
+  // throw bdp::Error(invalid_argument). A store that does not exist is then
+  // bdp::Error(not_found) with the backend's own message ("no store at
+  // LOCATION"); a plugin that cannot be found is bdp::Error(not_found) from
+  // find(), checked first.
   std::shared_ptr<Backend> create_backend(std::string_view plugin, std::string_view instance,
                                           const boost::json::object& settings,
-                                          const std::filesystem::path& base_dir);
+                                          const std::filesystem::path& base_dir,
+                                          bool read_only = false);
 
   // Creates processor `processor` from the first processor plugin in the
   // search path that provides it. Throws bdp::Error(not_found) listing the
@@ -87,6 +98,8 @@ class BDP_CORE_API PluginHost {
   std::vector<std::string> processor_names();
 
  private:
+  std::vector<PluginInfo> scan(std::vector<std::string>& problems);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

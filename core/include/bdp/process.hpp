@@ -85,6 +85,8 @@ class BDP_CORE_API ProcessStageHandler {
   // Marks `stage` completed with the stored data of the same stage of an
   // earlier process (`records`, from that process) instead of computing it:
   // a resumed run. The stage's decisions get "reused_from": `from_process`.
+  // `records` may be empty: a stage the resumed process kept in memory
+  // only, which no stage of the new run reads (the message says so).
   void reuse_stage(std::string_view stage, std::string_view from_process,
                    const std::vector<RecordInfo>& records);
 

@@ -12,11 +12,13 @@
 #pragma once
 
 #include <bdp/sdk/payload.hpp>
+#include <bdp/sdk/plugin_abi.hpp>
 #include <bdp/sdk/records.hpp>
 
 #include <boost/config.hpp>
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,9 +34,31 @@ struct StoreRequest {
   const boost::json::object& metadata;
 };
 
+// Damaged entries to take out of a store's listings (Backend::quarantine).
+struct QuarantineRequest {
+  // Records as list() returned them, `damage` saying why each goes (the
+  // caller fills it in for a record whose data failed retrieve()).
+  std::vector<RecordInfo> records;
+  // Process records as list_processes() returned them, `damage` set.
+  std::vector<ProcessInfo> processes;
+};
+
+// What Backend::quarantine did.
+struct QuarantineReport {
+  std::string location;            // where the entries went: a folder, a table
+  std::vector<std::string> moved;  // one line per entry moved: what, and where it went
+};
+
 class BOOST_SYMBOL_VISIBLE Backend {
  public:
   virtual ~Backend();
+
+  // The SDK ABI minor this object's plugin was built for. It is set where
+  // the object is constructed, inside the plugin, so the host knows which
+  // virtual functions the object's vtable has: one appended to this class
+  // in minor N is called only on objects whose sdk_abi_minor() >= N (see
+  // docs/sdk.md, "ABI policy").
+  std::uint32_t sdk_abi_minor() const noexcept { return sdk_abi_minor_; }
 
   // Where this backend keeps data, for people: "memory", a directory, a
   // connection string with any password redacted.
@@ -68,6 +92,21 @@ class BOOST_SYMBOL_VISIBLE Backend {
   virtual void remove_process(std::string_view process_id) = 0;
 
   virtual BackendStats stats() = 0;
+
+  // ABI 2.0: moves damaged entries out of this store's listings without
+  // destroying them. Afterwards list() and list_processes() no longer
+  // return them and retrieve() of such a record throws not_found, while
+  // their bytes (and why they were moved) are kept where a person can look
+  // at them or put them back: report.location. The records of a process
+  // whose process record is moved stay where they are. Entries already
+  // gone are skipped. Throws bdp::Error(io) when the store cannot be
+  // changed; entries moved before the failure stay moved. The default
+  // throws bdp::Error(unsupported) naming location(): a backend that
+  // cannot be damaged (memory) or has no place to keep damaged entries.
+  virtual QuarantineReport quarantine(const QuarantineRequest& request);
+
+ private:
+  std::uint32_t sdk_abi_minor_ = kSdkAbiMinor;
 };
 
 }  // namespace bdp

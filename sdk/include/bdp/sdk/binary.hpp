@@ -39,6 +39,16 @@ BDP_SDK_API std::string encode(const Payload& payload);
 // encoding (a table is walked once; a JSON value is serialised).
 BDP_SDK_API std::size_t encoded_size(const Payload& payload);
 
+// The checksum of a table's content, in the text form of bdp/sdk/checksum.hpp
+// ("xxh64:..."): of the bytes encode(Payload(table)) writes, except that
+// every NaN counts as the quiet NaN 0x7ff8000000000000 and every null cell
+// as zero (0, 0.0, false, ""), so that two tables Table::equals calls equal
+// have the same checksum however they were built. Computed in one pass over
+// the column buffers, without building the encoding. Backends that keep a
+// table in a form other than one blob (the soci backend's reference tables)
+// store it and compare it with the table they read back.
+BDP_SDK_API std::string content_checksum(const Table& table);
+
 // Decodes a whole blob. Throws bdp::Error(corrupt) with a message starting
 // with `where` (a record id, a file name) when the bytes are not a valid
 // encoding: bad magic, unknown version or type, lengths past the end,

@@ -35,6 +35,8 @@ BDP_SDK_API std::string_view to_string(ErrorCode code) noexcept;
 
 class BDP_SDK_API Error : public std::runtime_error {
  public:
+  // what() is `message` with any NUL byte shown as \x00, so that printing
+  // it as a C string shows all of it.
   Error(ErrorCode code, const std::string& message);
   ~Error() override;
 

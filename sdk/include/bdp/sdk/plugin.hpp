@@ -23,14 +23,15 @@
 
 // A PluginDescriptor initialiser for this build of the plugin.
 #define BDP_PLUGIN_DESCRIPTOR(kind, name, version, description, processors)                    \
-  ::bdp::PluginDescriptor {                                                                  \
+  ::bdp::PluginDescriptor {                                                                    \
     ::bdp::kSdkAbiMajor, ::bdp::kSdkAbiMinor, sizeof(::bdp::PluginDescriptor), (kind), (name), \
-        (version), (description), BDP_COMPILER_ID, BDP_STDLIB_ID, (processors)                 \
+        (version), (description), BDP_COMPILER_ID, BDP_STDLIB_ID, (processors), BOOST_VERSION, \
+        BDP_CXX11_ABI_ID                                                                       \
   }
 
 // Exports the descriptor and factory functions under the names the host
 // looks for. Use once per plugin library, at namespace scope.
-#define BDP_PLUGIN(descriptor_fn, factory_fn)          \
+#define BDP_PLUGIN(descriptor_fn, factory_fn)           \
   BOOST_DLL_ALIAS(descriptor_fn, bdp_plugin_descriptor) \
   BOOST_DLL_ALIAS(factory_fn, bdp_plugin_create)
 

@@ -17,7 +17,9 @@
 #include <bdp/sdk/error.hpp>
 
 #include <boost/json/fwd.hpp>
+#include <boost/version.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -60,6 +62,15 @@ inline constexpr std::uint32_t kSdkAbiMinor = 0;
 #define BDP_STDLIB_ID "unknown 0"
 #endif
 
+// The libstdc++ dual-ABI setting of a build (std::string and std::list
+// differ between the two): 1 for the C++11 ABI, 0 for the old one, 2 when the
+// standard library is not libstdc++.
+#if defined(_GLIBCXX_USE_CXX11_ABI)
+#define BDP_CXX11_ABI_ID (_GLIBCXX_USE_CXX11_ABI ? 1u : 0u)
+#else
+#define BDP_CXX11_ABI_ID 2u
+#endif
+
 enum class PluginKind : std::uint32_t { backend = 1, processor = 2 };
 
 // "backend" / "processor" / "unknown".
@@ -78,7 +89,19 @@ struct PluginDescriptor {
   const char* compiler;           // BDP_COMPILER_ID of the plugin's build
   const char* stdlib;             // BDP_STDLIB_ID of the plugin's build
   const char* const* processors;  // processor plugins: names, null-terminated; else nullptr
+  // ABI 2.0:
+  std::uint32_t boost_version;  // BOOST_VERSION of the plugin's build (Boost.JSON values cross)
+  std::uint32_t cxx11_abi;      // BDP_CXX11_ABI_ID of the plugin's build
+  // Fields added in a later minor go here, after a comment naming it; the
+  // host reads one only when the plugin's abi_minor and struct_size cover it.
 };
+
+// The size of the descriptor as ABI 2.0 laid it out. A host refuses a
+// smaller descriptor; later minors append fields, so sizeof(PluginDescriptor)
+// grows while this stays: plugins built for an older minor keep loading.
+inline constexpr std::uint32_t kPluginDescriptorSize2_0 =
+    static_cast<std::uint32_t>(offsetof(PluginDescriptor, cxx11_abi) + sizeof(std::uint32_t));
+static_assert(kPluginDescriptorSize2_0 <= sizeof(PluginDescriptor));
 
 // What the host asks the factory to create.
 struct CreateRequest {

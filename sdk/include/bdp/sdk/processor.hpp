@@ -7,10 +7,12 @@
 #pragma once
 
 #include <bdp/sdk/payload.hpp>
+#include <bdp/sdk/plugin_abi.hpp>
 
 #include <boost/config.hpp>
 #include <boost/json/fwd.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -43,12 +45,22 @@ class BOOST_SYMBOL_VISIBLE Processor {
  public:
   virtual ~Processor();
 
+  // The SDK ABI minor this object's plugin was built for. It is set where
+  // the object is constructed, inside the plugin, so the host knows which
+  // virtual functions the object's vtable has: one appended to this class
+  // in minor N is called only on objects whose sdk_abi_minor() >= N (see
+  // docs/sdk.md, "ABI policy").
+  std::uint32_t sdk_abi_minor() const noexcept { return sdk_abi_minor_; }
+
   // Checks a stage's params. Throws bdp::Error(config) whose message starts
   // with the key path inside params ("params.column: ...").
   virtual void validate(const boost::json::object& params) const = 0;
 
   // Computes the stage's output. Throws bdp::Error on failure.
   virtual StageOutput run(ProcessorContext& context) = 0;
+
+ private:
+  std::uint32_t sdk_abi_minor_ = kSdkAbiMinor;
 };
 
 }  // namespace bdp
