@@ -135,6 +135,14 @@ CsvBackend::CsvBackend(std::string_view instance, const json::object& settings,
   lock_ = std::make_unique<FileLock>(layout_.lock_file());
   LockGuard guard(*lock_, true);
   index_.refresh(true);
+  // A process record is written to a temp file and renamed under this lock,
+  // held exclusively here: a temp file found now was left by a killed writer.
+  std::error_code ec;
+  const fs::path processes = layout_.processes_dir();
+  for (fs::directory_iterator it(processes, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with(".") && name.ends_with(".json.tmp")) remove_file(it->path());
+  }
 }
 
 std::string CsvBackend::location() const {

@@ -38,13 +38,20 @@ namespace json = boost::json;
 
 namespace {
 
-// One write transaction: BEGIN IMMEDIATE on SQLite (the write lock is taken
-// up front, so two writers never deadlock on a lock upgrade), BEGIN on
-// PostgreSQL. Rolled back unless committed.
+// One transaction, rolled back unless committed. A write transaction is
+// BEGIN IMMEDIATE on SQLite (the write lock is taken up front, so two
+// writers never deadlock on a lock upgrade) and BEGIN on PostgreSQL. A read
+// transaction sees one snapshot: a plain BEGIN on SQLite (WAL lets writers
+// go on meanwhile), REPEATABLE READ on PostgreSQL.
 class Transaction {
  public:
-  Transaction(soci::session& sql, Dialect dialect) : sql_(sql) {
-    sql_ << (dialect == Dialect::sqlite ? "begin immediate" : "begin");
+  enum class Access { write, read };
+  Transaction(soci::session& sql, Dialect dialect, Access access = Access::write) : sql_(sql) {
+    if (dialect == Dialect::sqlite) {
+      sql_ << (access == Access::write ? "begin immediate" : "begin");
+    } else {
+      sql_ << (access == Access::write ? "begin" : "begin isolation level repeatable read");
+    }
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -62,6 +69,10 @@ class Transaction {
   void commit() {
     sql_ << "commit";
     done_ = true;
+  }
+  void rollback() {
+    done_ = true;
+    sql_ << "rollback";
   }
 
  private:
@@ -517,6 +528,11 @@ Payload SociBackend::retrieve(const RecordInfo& record) {
   const bool pg = settings_.dialect == Dialect::postgresql;
   std::lock_guard lock(mutex_);
   try {
+    // The row and its payload are read in one snapshot. A reference table
+    // dropped after the snapshot was taken (PostgreSQL looks tables up
+    // outside it) fails the read: if the row is gone by then, the record
+    // was removed meanwhile, which is not damage.
+    Transaction tx(*sql_, settings_.dialect, Transaction::Access::read);
     std::string storage_type, kind, schema_text, metadata;
     RecordInfo stored;
     long long rows = 0;
@@ -531,42 +547,48 @@ Payload SociBackend::retrieve(const RecordInfo& record) {
     const std::string problem =
         read_record_columns(stored, storage_type, metadata, kind, schema_text);
     if (!problem.empty()) throw Error(ErrorCode::corrupt, where_record + ": " + problem);
-    if (stored.storage_type == StorageType::inline_data) {
-      auto blob = pg ? pg_read_blob(native_handle(), key, where_record)
-                     : sqlite_read_blob(native_handle(), key, where_record);
-      if (!blob) throw Error(ErrorCode::corrupt, where_record + ": its payload blob is missing");
-      const std::string actual = checksum_text(*blob);
-      if (actual != stored.checksum) {
-        throw Error(ErrorCode::corrupt, where_record + ": the payload blob is damaged (checksum " +
-                                            actual + ", recorded " + stored.checksum + ")");
+    auto read_payload = [&]() -> Payload {
+      if (stored.storage_type == StorageType::inline_data) {
+        auto blob = pg ? pg_read_blob(native_handle(), key, where_record)
+                       : sqlite_read_blob(native_handle(), key, where_record);
+        if (!blob) throw Error(ErrorCode::corrupt, where_record + ": its payload blob is missing");
+        const std::string actual = checksum_text(*blob);
+        if (actual != stored.checksum) {
+          throw Error(ErrorCode::corrupt, where_record +
+                                              ": the payload blob is damaged (checksum " + actual +
+                                              ", recorded " + stored.checksum + ")");
+        }
+        return binary::decode(*blob, where_record);
       }
-      return binary::decode(*blob, where_record);
-    }
-    const std::string& table_name = stored.data_reference;
-    TablePtr table;
-    if (!pg) {
-      table = sqlite_read_table(native_handle(), table_name, stored.schema, rows, where_record);
-    } else {
-      *sql_ << "begin";  // for "set local"; read-only, so a rollback on error is enough
-      try {
-        table = pg_read_table(native_handle(), table_name, data_column_identifiers(stored.schema),
-                              stored.schema, rows, where_record);
-        *sql_ << "commit";
-      } catch (const Error&) {
-        *sql_ << "rollback";
-        throw;
+      const std::string& table_name = stored.data_reference;
+      // (The transaction also scopes pg_read_table's "set local".)
+      TablePtr table =
+          pg ? pg_read_table(native_handle(), table_name, data_column_identifiers(stored.schema),
+                             stored.schema, rows, where_record)
+             : sqlite_read_table(native_handle(), table_name, stored.schema, rows, where_record);
+      // Rows written before reference tables had a checksum have none.
+      if (!stored.checksum.empty()) {
+        const std::string actual = binary::content_checksum(*table);
+        if (actual != stored.checksum) {
+          throw Error(ErrorCode::corrupt, where_record + ": reference table " + table_name +
+                                              " was changed (its content has checksum " + actual +
+                                              ", recorded " + stored.checksum + ")");
+        }
       }
+      return Payload(std::move(table));
+    };
+    std::optional<Payload> payload;
+    try {
+      payload = read_payload();
+    } catch (...) {
+      tx.rollback();
+      long long found = 0;
+      *sql_ << "select 1 from intermediate_data where id = :id", soci::use(key), soci::into(found);
+      if (!sql_->got_data()) throw gone();
+      throw;
     }
-    // Rows written before reference tables had a checksum have none.
-    if (!stored.checksum.empty()) {
-      const std::string actual = binary::content_checksum(*table);
-      if (actual != stored.checksum) {
-        throw Error(ErrorCode::corrupt, where_record + ": reference table " + table_name +
-                                            " was changed (its content has checksum " + actual +
-                                            ", recorded " + stored.checksum + ")");
-      }
-    }
-    return Payload(std::move(table));
+    tx.commit();
+    return std::move(*payload);
   } catch (const soci::soci_error& e) {
     database_error(e, "cannot read " + describe_record(record));
   }

@@ -443,6 +443,27 @@ BOOST_AUTO_TEST_CASE(csv_crash_between_the_two_renames_is_settled_on_open) {
   expect_consistent(root);
 }
 
+BOOST_AUTO_TEST_CASE(csv_process_record_temp_file_of_a_killed_writer_is_removed_on_open) {
+  TempDir dir;
+  const fs::path root = dir / "store";
+  const fs::path processes = root / ".bdp" / "processes";
+  bdp::ProcessInfo process;
+  process.id = "p1";
+  process.name = "n";
+  process.started_at = 1;
+  open_csv(root)->save_process(process);
+  // A writer killed while it saved a process record leaves its temp file.
+  bdp::test::write_file(processes / ".p1.json.tmp", "{\"id\": \"p1\", \"na");
+  bdp::test::write_file(processes / ".p2.json.tmp", "");
+  auto backend = open_csv(root);
+  BOOST_TEST(!fs::exists(processes / ".p1.json.tmp"));
+  BOOST_TEST(!fs::exists(processes / ".p2.json.tmp"));
+  const auto listed = backend->list_processes();
+  BOOST_REQUIRE(listed.size() == 1u);
+  BOOST_TEST(listed[0].id == "p1");
+  BOOST_TEST(fs::exists(processes / "p1.json"));
+}
+
 BOOST_AUTO_TEST_CASE(csv_large_table_streams_to_disk_and_reads_back_exactly) {
   // Some 17 MB of CSV: written in pieces with the disk started early, read
   // back in parallel parts.

@@ -430,6 +430,54 @@ void damaged_blob_is_detected(MakeDatabase make) {
                           {"record " + r.id, "damaged", "p1/load/default"});
 }
 
+// A reader on its own connection retrieves the listed records while a
+// writer stores and removes them, inline and by reference: each retrieve
+// returns the data or fails with not_found (removed meanwhile), never with
+// corrupt or io, as a damaged record would.
+void retrieve_racing_a_remove_is_not_found(MakeDatabase make) {
+  auto db = make();
+  bdp::PluginHost host;
+  auto inline_writer = db->open(host, 1 << 20);
+  auto reference_writer = db->open(host, 0);
+  auto reader = db->open(host);
+  std::atomic<bool> stop{false};
+  std::atomic<int> read{0};
+  std::atomic<int> gone{0};
+  std::mutex mutex;
+  std::vector<std::string> wrong;  // Boost.Test is not thread-safe: report after joining
+  std::thread reading([&] {
+    while (!stop) {
+      try {
+        for (const auto& r : reader->list(bdp::Query{})) {
+          try {
+            reader->retrieve(r);
+            ++read;
+          } catch (const bdp::Error& e) {
+            if (e.code() == bdp::ErrorCode::not_found) {
+              ++gone;
+              continue;
+            }
+            std::lock_guard lock(mutex);
+            wrong.push_back(std::string(bdp::to_string(e.code())) + ": " + e.what());
+          }
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard lock(mutex);
+        wrong.push_back(std::string("list: ") + e.what());
+      }
+    }
+  });
+  for (int i = 0; i < 400; ++i) {
+    bdp::Backend& writer = i % 2 == 0 ? *inline_writer : *reference_writer;
+    writer.remove(store(writer, bdp::Payload(numbers_table(20, i))));
+  }
+  stop = true;
+  reading.join();
+  BOOST_TEST(wrong.empty(), wrong.size() << " reads failed other than not_found, first: "
+                                         << (wrong.empty() ? "" : wrong.front()));
+  BOOST_TEST_MESSAGE(read << " retrieves, " << gone << " of records removed meanwhile");
+}
+
 // A process record "p<n>" with name "run <n>".
 void save_process(bdp::Backend& backend, const std::string& id, std::int64_t started) {
   bdp::ProcessInfo process;
@@ -687,6 +735,10 @@ BOOST_AUTO_TEST_CASE(sqlite_writer_killed_mid_store_leaves_no_partial_record) {
   killed_writer_leaves_nothing(&Database::sqlite_file);
 }
 
+BOOST_AUTO_TEST_CASE(sqlite_retrieve_racing_a_remove_is_not_found_never_damage) {
+  retrieve_racing_a_remove_is_not_found(&Database::sqlite_file);
+}
+
 BOOST_AUTO_TEST_CASE(sqlite_schema_newer_than_plugin_is_refused) {
   newer_schema_is_refused(&Database::sqlite_file);
 }
@@ -859,6 +911,10 @@ BOOST_AUTO_TEST_CASE(postgresql_placeholder_process_rows_follow_their_records) {
 
 BOOST_AUTO_TEST_CASE(postgresql_writer_killed_mid_store_leaves_no_partial_record) {
   killed_writer_leaves_nothing(&Database::postgres);
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_retrieve_racing_a_remove_is_not_found_never_damage) {
+  retrieve_racing_a_remove_is_not_found(&Database::postgres);
 }
 
 BOOST_AUTO_TEST_CASE(postgresql_schema_newer_than_plugin_is_refused) {
