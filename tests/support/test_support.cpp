@@ -65,7 +65,7 @@ std::string drain(int fd) {
 }  // namespace
 
 CommandResult run_command(const std::vector<std::string>& args,
-                          const std::vector<std::string>& env) {
+                          const std::vector<std::string>& env, const std::filesystem::path& cwd) {
   TempDir tmp;
   auto out_file = tmp / "stdout";
   auto err_file = tmp / "stderr";
@@ -79,6 +79,7 @@ CommandResult run_command(const std::vector<std::string>& args,
     ::dup2(err, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
     for (const auto& entry : env) ::putenv(const_cast<char*>(entry.c_str()));
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

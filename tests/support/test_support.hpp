@@ -50,9 +50,11 @@ struct CommandResult {
 };
 
 // Runs `args` (args[0] is the program) with optional extra environment
-// entries "KEY=VALUE", capturing stdout and stderr. No shell is involved.
+// entries "KEY=VALUE", capturing stdout and stderr, in the working folder
+// `cwd` (default: this process's). No shell is involved.
 CommandResult run_command(const std::vector<std::string>& args,
-                          const std::vector<std::string>& env = {});
+                          const std::vector<std::string>& env = {},
+                          const std::filesystem::path& cwd = {});
 
 // Runs `body`, requires it to throw bdp::Error with `code`, and returns
 // the message (empty, and a test failure, when nothing was thrown).
