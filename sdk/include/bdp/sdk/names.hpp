@@ -14,7 +14,10 @@ namespace bdp {
 BDP_SDK_API bool is_valid_name(std::string_view name) noexcept;
 
 // Throws bdp::Error(invalid_argument) naming `what` ("stage name") and the
-// offending value (control characters escaped) when `name` is not valid.
+// offending value when `name` is not valid. The value is shown safe for a
+// terminal: control characters as \n or \xNN, invisible and bidirectional
+// format characters as \uNNNN, bytes that are not UTF-8 as \xNN; printable
+// characters, non-ASCII ones included, as they are.
 BDP_SDK_API void validate_name(std::string_view what, std::string_view name);
 
 }  // namespace bdp
