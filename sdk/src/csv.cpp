@@ -1567,7 +1567,9 @@ TablePtr parse(std::string_view text, const ReadOptions& options, unsigned threa
       if (term == Term::row_end) break;
     }
   }
-  for (const auto& [name, type] : options.schema) {
+  for (const auto& declared : options.schema) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string& name = declared.first;
     auto it = std::find_if(columns.begin(), columns.end(),
                            [&](const ColumnState& c) { return c.name == name; });
     if (it == columns.end()) {
