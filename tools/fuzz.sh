@@ -4,11 +4,12 @@
 # checked-in corpus. Exits non-zero when any target finds a crash, a leak, a
 # sanitizer report, a timeout or an out-of-memory, and names the input.
 #
-#   tools/fuzz.sh [SECONDS | RUNSruns] [TARGET...]
+#   tools/fuzz.sh [SECONDS] [RUNSruns] [TARGET...]
 #
 #   tools/fuzz.sh                      60 s of each target
 #   tools/fuzz.sh 600 fuzz_csv         10 minutes of fuzz_csv
 #   tools/fuzz.sh 10000000runs         ten million executions of each target
+#   tools/fuzz.sh 10000000runs 1800    the same, but at most 30 minutes each
 #
 # Each target works in build-fuzz/fuzz/work/<target>/: corpus/ (the
 # checked-in seeds plus what the fuzzer found, kept between runs), fuzz.log,
@@ -23,16 +24,14 @@ TARGETS=(fuzz_config fuzz_csv fuzz_record_json fuzz_csv_index)
 declare -A MAX_LEN=([fuzz_config]=8192 [fuzz_csv]=4096 [fuzz_record_json]=8192
                     [fuzz_csv_index]=8192)
 
-limit=(-max_total_time=60)
-limit_text="60 s"
+seconds=""
+runs_limit=""
 selected=()
 for arg in "$@"; do
   if [[ "$arg" =~ ^[0-9]+$ ]]; then
-    limit=(-max_total_time="$arg")
-    limit_text="$arg s"
+    seconds="$arg"
   elif [[ "$arg" =~ ^([0-9]+)runs$ ]]; then
-    limit=(-runs="${BASH_REMATCH[1]}")
-    limit_text="${BASH_REMATCH[1]} executions"
+    runs_limit="${BASH_REMATCH[1]}"
   elif [[ -v "MAX_LEN[$arg]" ]]; then
     selected+=("$arg")
   else
@@ -42,6 +41,18 @@ for arg in "$@"; do
   fi
 done
 [ ${#selected[@]} -gt 0 ] || selected=("${TARGETS[@]}")
+# Both limits may be given: the run stops at the first reached.
+[ -n "$seconds" ] || [ -n "$runs_limit" ] || seconds=60
+limit=()
+limit_text=""
+if [ -n "$runs_limit" ]; then
+  limit+=(-runs="$runs_limit")
+  limit_text="$runs_limit executions"
+fi
+if [ -n "$seconds" ]; then
+  limit+=(-max_total_time="$seconds")
+  limit_text="${limit_text:+$limit_text or }$seconds s"
+fi
 
 bdp_install_deps "${BDP_FUZZ_PACKAGES[@]}"
 bdp_build_in fuzz build-fuzz "${selected[@]}"
@@ -78,18 +89,20 @@ for target in "${selected[@]}"; do
 
   bdp_log "fuzzing $target for $limit_text"
   status=0
+  started="$(date +%s.%N)"
   (cd "$work" && TMPDIR="$scratch" "$BDP_ROOT/build-fuzz/fuzz/$target" "${args[@]}" corpus) \
     >"$work/fuzz.log" 2>&1 || status=$?
 
+  elapsed="$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')"
   runs="$(final_stat number_of_executed_units)"
-  rate="$(final_stat average_exec_per_sec)"
+  rate="$(awk -v n="${runs:-0}" -v t="$elapsed" 'BEGIN { printf "%.0f", (t > 0 ? n / t : n) }')"
   inputs="$(find "$work/corpus" -type f | wc -l)"
   findings=()
   while IFS= read -r -d '' file; do findings+=("$file"); done \
     < <(find "$work/findings" -type f ! -name 'slow-unit-*' -print0)
   if [ "$status" -eq 0 ] && [ ${#findings[@]} -eq 0 ]; then
-    printf 'fuzz %-17s passed: %s executions (%s/s), %s corpus inputs, no findings\n' \
-      "$target" "${runs:-?}" "${rate:-?}" "$inputs"
+    printf 'fuzz %-17s passed: %s executions in %s s (%s/s), %s corpus inputs, no findings\n' \
+      "$target" "${runs:-?}" "$elapsed" "$rate" "$inputs"
   else
     failed+=("$target")
     printf 'fuzz %-17s FAILED (exit %s) after %s executions; log %s\n' \
