@@ -14,11 +14,16 @@ BDP_PACKAGES=(
 
 bdp_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Installs the packages that are missing; does nothing when all are there.
+# What the fuzz targets (tools/fuzz.sh) need besides: clang with its
+# runtimes (libFuzzer, the sanitizers) and llvm-symbolizer for stack traces.
+BDP_FUZZ_PACKAGES=(clang libclang-rt-dev llvm)
+
+# Installs the packages the build and the tests need, and any given as
+# arguments, that are missing; does nothing when all are there.
 bdp_install_deps() {
   local missing=()
   local pkg
-  for pkg in "${BDP_PACKAGES[@]}"; do
+  for pkg in "${BDP_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$pkg")
   done
@@ -49,6 +54,24 @@ bdp_build() {
     cmake --preset "$preset" >/dev/null
   fi
   bdp_log "building ${*:-everything}"
+  if [ $# -gt 0 ]; then
+    cmake --build --preset "$preset" --target "$@"
+  else
+    cmake --build --preset "$preset"
+  fi
+}
+
+# Configures (once) and builds the given preset's own build folder (DIR,
+# its binaryDir), e.g. bdp_build_in debug build-debug; targets as bdp_build.
+bdp_build_in() {
+  local preset="$1" dir="$2"
+  shift 2
+  cd "$BDP_ROOT"
+  if [ ! -f "$dir/build.ninja" ]; then
+    bdp_log "configuring $dir/ (preset $preset)"
+    cmake --preset "$preset" >/dev/null
+  fi
+  bdp_log "building ${*:-everything} in $dir/"
   if [ $# -gt 0 ]; then
     cmake --build --preset "$preset" --target "$@"
   else

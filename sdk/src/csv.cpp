@@ -1781,9 +1781,9 @@ class OutputBuffer {
     out_[pos_++] = c;
   }
 
-  // A string cell or header name, quoted when it needs to be.
-  void put_string(std::string_view s) {
-    if (!needs_quotes(s)) {
+  // A string cell or header name, quoted when it needs to be or `quote`.
+  void put_string(std::string_view s, bool quote = false) {
+    if (!quote && !needs_quotes(s)) {
       reserve(s.size());
       std::memcpy(cursor(), s.data(), s.size());
       pos_ += s.size();
@@ -2142,7 +2142,9 @@ TablePtr parse_text(std::string_view text, const ReadOptions& options, unsigned 
       if (term == Term::row_end) break;
     }
   }
-  for (const auto& [name, type] : options.schema) {
+  for (const auto& declared : options.schema) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string& name = declared.first;
     auto it = std::find_if(columns.begin(), columns.end(),
                            [&](const ColumnState& c) { return c.name == name; });
     if (it == columns.end()) {
@@ -2291,7 +2293,10 @@ void write_header(const Table& table, std::string& out) {
   OutputBuffer sink(out, 64 * columns.size());
   for (std::size_t c = 0; c < columns.size(); ++c) {
     if (c != 0) sink.put(',');
-    sink.put_string(columns[c].name());
+    // A first name that starts with a UTF-8 BOM is quoted: the reader drops
+    // a BOM at the start of the text, which would take it off the name.
+    const std::string& name = columns[c].name();
+    sink.put_string(name, c == 0 && name.starts_with("\xEF\xBB\xBF"));
   }
   sink.put('\n');
   sink.finish();

@@ -346,6 +346,29 @@ BOOST_AUTO_TEST_CASE(crlf_line_ends_bom_and_missing_final_newline_are_accepted) 
   BOOST_TEST(t->column("a").int64_at(1) == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_first_column_name_starting_with_a_bom_round_trips) {
+  // A text with two BOMs: the reader drops the first, the name keeps the
+  // second, and the writer must not let a reader drop that one too.
+  auto t = csv::parse(
+      "\xEF\xBB\xBF\xEF\xBB\xBF"
+      "id,qty\n1,2\n");
+  BOOST_TEST(t->column(0).name() ==
+             "\xEF\xBB\xBF"
+             "id");
+  BOOST_TEST(to_csv(*t) ==
+             "\"\xEF\xBB\xBF"
+             "id\",qty\n1,2\n");
+  round_trip(t);
+  // Only the first name: anywhere else a BOM is plain text.
+  auto later = csv::parse(
+      "id,\xEF\xBB\xBF"
+      "qty\n1,2\n");
+  BOOST_TEST(to_csv(*later) ==
+             "id,\xEF\xBB\xBF"
+             "qty\n1,2\n");
+  round_trip(later);
+}
+
 BOOST_AUTO_TEST_CASE(blank_lines_between_rows_are_skipped_when_there_are_several_columns) {
   auto t = csv::parse("a,b\n1,2\n\n3,4\n\r\n\n");
   BOOST_TEST(t->num_rows() == 2u);
