@@ -308,9 +308,11 @@ void SociBackend::open_sqlite_read_only() {
   // SQLite in WAL mode (every bdp database) coordinates readers and writers
   // through FILE-wal and FILE-shm, which a reader creates when they are not
   // there. A read-only connection then leaves them behind, so:
-  //  - a file and folder this user may write, with no -wal (nobody has the
-  //    database open): a read-write connection that may not create the file
-  //    and runs query-only; SQLite removes both files when it closes it;
+  //  - a file and folder this user may write, with no -wal or an empty one
+  //    (nobody writes, at most other readers have it open): a read-write
+  //    connection that may not create the file and runs query-only; the
+  //    last such connection to close removes both files (a read-only one
+  //    could not, and concurrent readers would leave them behind);
   //  - a folder this user cannot write, without -shm (a read-only copy,
   //    another user's store nobody has open): SQLite cannot coordinate, so
   //    the file is opened immutable, read as it is without locking; refused
@@ -325,11 +327,12 @@ void SociBackend::open_sqlite_read_only() {
   const bool uri = sqlite_api::sqlite3_compileoption_used("USE_URI") != 0;
   const bool folder_writable = ::access(folder.c_str(), W_OK) == 0;
   std::string connect;
-  if (uri && folder_writable && ::access(file.c_str(), W_OK) == 0 && !file_exists(wal)) {
+  struct stat wal_st {};
+  const bool wal_holds_changes = ::stat(wal.c_str(), &wal_st) == 0 && wal_st.st_size > 0;
+  if (uri && folder_writable && ::access(file.c_str(), W_OK) == 0 && !wal_holds_changes) {
     connect = "db=" + sqlite_uri(file, "mode=rw");
   } else if (!folder_writable && !file_exists(shm)) {
-    struct stat wal_st {};
-    if (::stat(wal.c_str(), &wal_st) == 0 && wal_st.st_size > 0) {
+    if (wal_holds_changes) {
       throw Error(ErrorCode::io,
                   where() + ": cannot read " + file.string() + " read-only: its write-ahead log " +
                       wal.string() + " holds changes not yet in the file, and SQLite needs to " +
